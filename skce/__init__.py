@@ -1,0 +1,8 @@
+"""skce: scikit-learn-compatible linear classifiers trained with cross-entropy."""
+
+from ._softmax import SoftmaxRegressor
+from ._training import IterationRecord
+
+__version__ = "0.1.0"
+
+__all__ = ["SoftmaxRegressor", "IterationRecord", "__version__"]

@@ -1,0 +1,212 @@
+"""The training objective: data, weights and penalty bound once.
+
+    f(W, b) = sum_i s_i CE(T_i, link(W x_i + b + o)) / sum_i s_i
+              + alpha * ((1 - l1_ratio) / 2 * ||W||_F^2 + l1_ratio * ||W||_1)
+
+``o`` is an optional fixed logit offset (logit adjustment). The intercept is never
+penalized. With l1_ratio = 0 this is scikit-learn's LogisticRegression objective
+divided by C * sum_i s_i, i.e. C = 1 / (alpha * sum_i s_i).
+
+Conventions
+-----------
+params : ndarray of shape (n_features + fit_intercept, n_outputs)
+    Rows 0..d-1 hold W transposed; the last row holds b when fit_intercept.
+    This layout makes both products BLAS-friendly without copies:
+    ``raw = X @ params[:d]`` and ``grad[:d] = X.T @ G``.
+    ``coef_ = params[:d].T`` and ``intercept_ = params[d]``.
+
+The smooth part (data term plus L2) is what ``value_grad`` and ``hessp`` see; the L1
+part is handled by the solvers' proximal steps (``prox``) and counted in ``value``.
+"""
+
+import numpy as np
+import scipy.sparse as sp
+
+
+def _matmul(X, W, out):
+    if sp.issparse(X):
+        return np.asarray(X @ W)
+    return np.matmul(X, W, out=out)
+
+
+class Objective:
+    """Full-batch and mini-batch views of the penalized cross-entropy.
+
+    Parameters
+    ----------
+    X : ndarray or sparse matrix of shape (n_samples, n_features)
+        Never copied and never written to.
+    targets : HardTargets or SoftTargets
+    sample_weight : ndarray of shape (n_samples,)
+    loss : SoftmaxCrossEntropy or SigmoidCrossEntropy (or any object with the
+        same methods, e.g. a focal loss)
+    alpha, l1_ratio : float
+    fit_intercept : bool
+    offset : ndarray of shape (n_outputs,) or None
+        Added to the logits in training only.
+    """
+
+    def __init__(self, X, targets, sample_weight, loss, *, alpha=0.0, l1_ratio=0.0,
+                 fit_intercept=True, offset=None):
+        self.X = X
+        self.targets = targets
+        self.sample_weight = sample_weight
+        self.loss = loss
+        self.alpha = alpha
+        self.l1_ratio = l1_ratio
+        self.l2 = alpha * (1.0 - l1_ratio)
+        self.l1 = alpha * l1_ratio
+        self.fit_intercept = fit_intercept
+        self.offset = offset
+        self.dtype = X.dtype
+        self.n_samples, self.n_features = X.shape
+        self.weight_sum = float(sample_weight.sum(dtype=np.float64))
+        self.shape = (self.n_features + int(fit_intercept), loss.n_outputs)
+        self._raw = None  # full-batch (n, n_outputs) scratch buffer, made on first use
+
+    # ------------------------------------------------------------------ helpers
+    def _batch(self, rows):
+        if rows is None:
+            return self.X, self.targets, self.sample_weight, 1.0 / self.weight_sum
+        # An unbiased estimate of the full objective: scale by n / (|B| * S).
+        scale = self.n_samples / (len(rows) * self.weight_sum) if len(rows) else 0.0
+        return (self.X[rows], self.targets.take(rows), self.sample_weight[rows], scale)
+
+    def _raw_buffer(self, n_rows, full):
+        if full:
+            if self._raw is None:
+                self._raw = np.empty((self.n_samples, self.loss.n_outputs), self.dtype)
+            return self._raw
+        return np.empty((n_rows, self.loss.n_outputs), self.dtype)
+
+    def _logits(self, params, X, full):
+        d = self.n_features
+        raw = _matmul(X, params[:d], self._raw_buffer(X.shape[0], full))
+        if self.fit_intercept:
+            raw += params[d]
+        if self.offset is not None:
+            raw += self.offset
+        return raw
+
+    def _penalty(self, W):
+        value = 0.0
+        if self.l2:
+            value += 0.5 * self.l2 * float(np.vdot(W, W))
+        return value
+
+    def l1_penalty(self, params):
+        """alpha * l1_ratio * ||W||_1."""
+        if not self.l1:
+            return 0.0
+        return self.l1 * float(np.abs(params[: self.n_features]).sum())
+
+    def as_params(self, params):
+        """View a flat or differently typed vector as params in X's dtype."""
+        return np.asarray(params, dtype=self.dtype).reshape(self.shape)
+
+    # ------------------------------------------------------------------ API
+    def value_grad(self, params, rows=None):
+        """Smooth part of the objective and its gradient.
+
+        Parameters
+        ----------
+        params : ndarray of shape ``self.shape``
+        rows : ndarray of int, optional
+            A mini-batch; the value and gradient are then unbiased estimates of the
+            full-batch ones (scaled by n / (|B| * sum_i s_i)).
+
+        Returns
+        -------
+        value : float
+        grad : ndarray of shape ``self.shape``, X's dtype
+        """
+        params = self.as_params(params)
+        X, targets, sw, scale = self._batch(rows)
+        d = self.n_features
+        raw = self._logits(params, X, rows is None)
+        loss, G = self.loss.loss_gradient(raw, targets, sw)
+        grad = np.empty(self.shape, self.dtype)
+        if sp.issparse(X):
+            grad[:d] = X.T @ G
+        else:
+            np.matmul(X.T, G, out=grad[:d])
+        if self.fit_intercept:
+            grad[d] = G.sum(axis=0)
+        grad *= scale
+        W = params[:d]
+        if self.l2:
+            grad[:d] += self.l2 * W
+        return loss * scale + self._penalty(W), grad
+
+    def smooth_value(self, params, rows=None):
+        """Smooth part of the objective only (one product with X)."""
+        params = self.as_params(params)
+        X, targets, sw, scale = self._batch(rows)
+        raw = self._logits(params, X, rows is None)
+        return self.loss.loss(raw, targets, sw) * scale + self._penalty(
+            params[: self.n_features]
+        )
+
+    def value(self, params):
+        """The full objective, L1 included (what ``loss_curve_`` records)."""
+        return self.smooth_value(params) + self.l1_penalty(self.as_params(params))
+
+    def hessp(self, params):
+        """Return ``v -> H v`` for the smooth part at ``params`` (full batch).
+
+        Setting up costs one product with X; each product after costs one X @ V and
+        one X.T @ (H_raw dV).
+        """
+        params = self.as_params(params)
+        X, d = self.X, self.n_features
+        raw = self._logits(params, X, full=False)
+        state = self.loss.hessian_setup(raw, self.targets, self.sample_weight)
+        scale = 1.0 / self.weight_sum
+
+        def product(v):
+            v = self.as_params(v)
+            d_raw = _matmul(X, v[:d], None)
+            if self.fit_intercept:
+                d_raw += v[d]
+            H = self.loss.hessian_product(state, d_raw)
+            out = np.empty(self.shape, self.dtype)
+            out[:d] = X.T @ H
+            if self.fit_intercept:
+                out[d] = H.sum(axis=0)
+            out *= scale
+            if self.l2:
+                out[:d] += self.l2 * v[:d]
+            return out
+
+        return product
+
+    def prox(self, params, step):
+        """Proximal step of step * alpha * l1_ratio * ||W||_1 (soft thresholding), in place."""
+        if self.l1:
+            W = params[: self.n_features]
+            threshold = step * self.l1
+            W[...] = np.sign(W) * np.maximum(np.abs(W) - threshold, 0.0)
+        return params
+
+    def lipschitz_bound(self, per_sample=False):
+        """An upper bound on the smoothness constant of the smooth part.
+
+        The Hessian of the link is bounded by 1/2 (softmax) or 1/4 (sigmoid) times the
+        identity, so L <= c * lambda_max(sum_i s_i x~_i x~_i^T) / S + l2 with
+        x~ = [x, 1]. ``per_sample=True`` bounds a single sample's term, which is what a
+        batch-of-one step must respect: c * max_i ||x~_i||^2 + l2.
+        """
+        c = 0.5 if self.loss.n_outputs > 1 else 0.25
+        X = self.X
+        if sp.issparse(X):
+            sq = np.asarray(X.multiply(X).sum(axis=1), dtype=np.float64).ravel()
+        else:  # in row blocks: never a float64 copy of all of X
+            sq = np.empty(X.shape[0])
+            for start in range(0, X.shape[0], 8192):
+                block = X[start:start + 8192].astype(np.float64)
+                sq[start:start + 8192] = np.einsum("ij,ij->i", block, block)
+        sq += float(self.fit_intercept)
+        if per_sample:
+            return c * float(sq.max()) + self.l2
+        # trace bound: lambda_max <= weighted mean of squared norms
+        return c * float(self.sample_weight @ sq) / self.weight_sum + self.l2

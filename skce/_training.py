@@ -1,0 +1,256 @@
+"""The training loop, written once for every solver.
+
+Two pieces:
+
+- :class:`Monitor` is called once per iteration (full-batch) or epoch (stochastic)
+  with the parameters and the training loss. It records ``loss_curve_`` and the
+  validation curve, applies the stopping rules that do not belong to any optimizer
+  (no improvement for ``n_iter_no_change`` epochs, early stopping on a validation
+  set, callbacks, ``max_time``), keeps the best parameters and prints progress.
+- :func:`run_epochs` is the stochastic loop: shuffling with the estimator's random
+  state, batching, learning-rate resolution (float, "auto" or schedule), the
+  optimizer's ``update``, proximal steps for L1 and the divergence guard. Its state
+  (optimizer state, schedule state, step and epoch counters) is a
+  :class:`LoopState` that ``partial_fit`` and ``warm_start`` carry over.
+"""
+
+import math
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from .solvers._schedules import Schedule
+
+
+class IterationRecord(NamedTuple):
+    """What a callback receives after every iteration (full-batch) or epoch.
+
+    Attributes
+    ----------
+    iteration : int
+        1-based count of iterations or epochs done so far (over warm starts too).
+    loss : float
+        The training objective (penalty included) at this point.
+    validation_loss : float or None
+        The validation loss when early stopping is on.
+    learning_rate : float or None
+        The current learning rate of a first-order solver.
+    elapsed : float
+        Seconds since this fit started.
+    coef : ndarray
+        A read-only view of the parameters, shape (n_features + fit_intercept,
+        n_outputs): rows are features, the last row is the intercept when fitted.
+    """
+
+    iteration: int
+    loss: float
+    validation_loss: Any
+    learning_rate: Any
+    elapsed: float
+    coef: np.ndarray
+
+
+class Monitor:
+    """Per-iteration bookkeeping and the stopping rules shared by every solver.
+
+    Parameters
+    ----------
+    watch_training_loss : bool
+        Stop when the training loss has not improved by ``tol`` for
+        ``n_iter_no_change`` iterations (the rule of the stochastic solvers).
+    tol : float
+    n_iter_no_change : int
+    validation : callable or None
+        ``params -> validation loss``; when given, stopping and the best parameters
+        follow the validation loss (early stopping).
+    callbacks : list of callables
+    max_time : float or None
+    verbose : int
+    start_iter : int
+        Iterations done by earlier calls (warm start, partial_fit).
+    progress_total : int or None
+        Length of the progress bar.
+    """
+
+    def __init__(self, *, watch_training_loss, tol, n_iter_no_change, validation=None,
+                 callbacks=(), max_time=None, verbose=0, start_iter=0,
+                 progress_total=None, name=""):
+        self.watch_training_loss = watch_training_loss
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.validation = validation
+        self.callbacks = list(callbacks or ())
+        self.max_time = max_time
+        self.verbose = verbose
+        self.iteration = start_iter
+        self.name = name
+        self.loss_curve = []
+        self.validation_loss_curve = []
+        self.best_score = math.inf
+        self.best_params = None
+        self.best_iteration = None
+        self.no_improvement = 0
+        self.stop_reason = None
+        self.learning_rate = None
+        self.start = time.perf_counter()
+        self._bar = None
+        if verbose and progress_total:
+            try:
+                from tqdm.auto import tqdm
+            except ImportError:
+                tqdm = None
+            if tqdm is not None:
+                self._bar = tqdm(total=progress_total, desc=name, leave=False,
+                                 file=sys.stdout)
+
+    def elapsed(self):
+        return time.perf_counter() - self.start
+
+    def __call__(self, params, loss):
+        """Record one iteration; return True when training must stop."""
+        self.iteration += 1
+        self.loss_curve.append(float(loss))
+        val = None
+        if self.validation is not None:
+            val = float(self.validation(params))
+            self.validation_loss_curve.append(val)
+        watched = val if self.validation is not None else (
+            loss if self.watch_training_loss else None)
+        if watched is not None:
+            if watched < self.best_score - self.tol:
+                self.no_improvement = 0
+            else:
+                self.no_improvement += 1
+            if watched < self.best_score:
+                self.best_score = watched
+                if self.validation is not None:
+                    self.best_params = params.copy()
+                    self.best_iteration = self.iteration
+            if self.no_improvement >= self.n_iter_no_change:
+                self.stop_reason = (
+                    "early_stopping" if self.validation is not None else "no_improvement")
+        elapsed = self.elapsed()
+        self._report(loss, val, elapsed)
+        if self.callbacks:
+            view = params.view()
+            view.flags.writeable = False
+            record = IterationRecord(self.iteration, float(loss), val,
+                                     self.learning_rate, elapsed, view)
+            for callback in self.callbacks:
+                if callback(record) is True:
+                    self.stop_reason = "callback"
+        if self.max_time is not None and elapsed >= self.max_time:
+            self.stop_reason = self.stop_reason or "max_time"
+        return self.stop_reason is not None
+
+    def _report(self, loss, val, elapsed):
+        if not self.verbose:
+            return
+        if self._bar is not None:
+            self._bar.update(1)
+            self._bar.set_postfix(loss=f"{loss:.6g}")
+            return
+        line = f"[{self.name}] iter {self.iteration:4d}  loss {loss:.8g}"
+        if val is not None:
+            line += f"  val_loss {val:.8g}"
+        if self.learning_rate is not None:
+            line += f"  lr {self.learning_rate:.3g}"
+        print(line + f"  {elapsed:.2f}s", flush=True)
+
+    def close(self):
+        if self._bar is not None:
+            self._bar.close()
+
+
+@dataclass
+class LoopState:
+    """Everything the stochastic loop carries across ``partial_fit`` calls."""
+
+    optimizer_state: Any
+    schedule_state: dict = field(default_factory=dict)
+    step: int = 0
+    epoch: int = 0
+    base_rate: Any = None  # the resolved "auto" rate
+
+
+def init_loop_state(optimizer, params):
+    lr = optimizer.learning_rate
+    schedule_state = lr.init() if isinstance(lr, Schedule) else {}
+    return LoopState(optimizer.init(params), schedule_state)
+
+
+def _rate(optimizer, objective, loop, n_epochs):
+    lr = optimizer.learning_rate
+    if isinstance(lr, Schedule):
+        return lr.rate(loop.schedule_state, loop.step, loop.epoch, n_epochs)
+    if isinstance(lr, str):  # "auto": 1 / L(b), decayed as 1 / sqrt(1 + epoch)
+        if loop.base_rate is None:
+            loop.base_rate = optimizer.auto_learning_rate(objective)
+        return loop.base_rate / math.sqrt(1.0 + loop.epoch)
+    return float(lr)
+
+
+def run_epochs(objective, optimizer, params, loop, *, n_epochs, rng, monitor,
+               horizon=None):
+    """Run up to ``n_epochs`` shuffled epochs of mini-batch updates, in place.
+
+    Parameters
+    ----------
+    objective : Objective
+    optimizer : first-order solver (``init`` / ``update`` / ``batch_size``)
+    params : ndarray, updated in place
+    loop : LoopState, updated in place
+    n_epochs : int
+    rng : numpy.random.Generator
+    monitor : Monitor
+    horizon : int or None
+        The planned number of epochs (``max_iter``) for schedules that need it.
+
+    Returns
+    -------
+    n_done : int
+        Epochs run.
+    """
+    n = objective.n_samples
+    batch_size = max(1, min(int(optimizer.batch_size), n))
+    schedule = optimizer.learning_rate if isinstance(
+        optimizer.learning_rate, Schedule) else None
+    n_done = 0
+    for _ in range(n_epochs):
+        order = rng.permutation(n)
+        total = 0.0
+        lr = None
+        for start in range(0, n, batch_size):
+            rows = np.sort(order[start:start + batch_size])
+            value, grad = objective.value_grad(params, rows)
+            lr = _rate(optimizer, objective, loop, horizon)
+            if not math.isfinite(value) or not np.all(np.isfinite(grad)):
+                raise FloatingPointError(
+                    f"Training diverged: the loss became non-finite at epoch "
+                    f"{loop.epoch + 1} with learning_rate={lr:.3g}. Lower the "
+                    f"solver's learning_rate (or use learning_rate='auto'), or "
+                    f"standardize X (e.g. StandardScaler)."
+                )
+            step, loop.optimizer_state = optimizer.update(
+                grad, loop.optimizer_state, params, lr)
+            params += step
+            if objective.l1:
+                objective.prox(params, lr)
+            loop.step += 1
+            total += value * len(rows)
+        loss = total / n + objective.l1_penalty(params)
+        if not np.all(np.isfinite(params)):
+            raise FloatingPointError(
+                f"Training diverged: non-finite coefficients at epoch {loop.epoch + 1} "
+                f"with learning_rate={lr:.3g}. Lower the solver's learning_rate.")
+        loop.epoch += 1
+        n_done += 1
+        if schedule is not None:
+            schedule.end_epoch(loop.schedule_state, loss)
+        monitor.learning_rate = lr
+        if monitor(params, loss):
+            break
+    return n_done

@@ -1,0 +1,271 @@
+"""Stochastic first-order optimizers: hyperparameters, ``init`` and ``update``.
+
+Each optimizer is its hyperparameters plus two pure functions (optax's seam):
+``init(params) -> state`` and ``update(grad, state, params, learning_rate) ->
+(step, state)``; the training loop adds ``step`` to ``params``. The state is returned,
+never hidden on the object, so it can be carried across ``partial_fit`` calls,
+pickled and inspected. ``learning_rate`` is resolved by the loop (a float, a schedule
+or ``"auto"``) and passed in.
+"""
+
+from typing import NamedTuple
+
+import numpy as np
+
+from ._base import FirstOrderSolver
+
+
+class StepState(NamedTuple):
+    """State of plain SGD: the update count."""
+
+    t: int
+
+
+class MomentumState(NamedTuple):
+    """State of the momentum methods: update count and velocity."""
+
+    t: int
+    velocity: np.ndarray
+
+
+class AccumulatorState(NamedTuple):
+    """State of Adagrad and RMSprop: update count and squared-gradient accumulator."""
+
+    t: int
+    accumulator: np.ndarray
+
+
+class AdamState(NamedTuple):
+    """State of Adam: update count, first and second moment estimates."""
+
+    t: int
+    m: np.ndarray
+    v: np.ndarray
+
+
+class SGD(FirstOrderSolver):
+    """Stochastic gradient descent, one sample per update by default.
+
+    Update: ``w <- w - eta_t * g``, with g the gradient on the batch.
+
+    Parameters
+    ----------
+    learning_rate : float, "auto" or Schedule, default="auto"
+        "auto" is 1 / L(b), the inverse expected smoothness of a batch (see
+        ``FirstOrderSolver.auto_learning_rate``), decayed as ``1 / sqrt(1 + epoch)``;
+        a float is a constant rate; a schedule object gives the rate per step/epoch.
+    batch_size : int, default=1
+
+    Examples
+    --------
+    >>> from skce import SoftmaxRegressor
+    >>> from skce.solvers import SGD
+    >>> from sklearn.datasets import load_iris
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = SoftmaxRegressor(solver=SGD(batch_size=8), random_state=0).fit(X, y)
+    >>> clf.score(X, y) > 0.9
+    True
+    """
+
+    def __init__(self, learning_rate="auto", batch_size=1):
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+
+    def init(self, params):
+        return StepState(0)
+
+    def update(self, grad, state, params, learning_rate):
+        return -learning_rate * grad, StepState(state.t + 1)
+
+
+class MiniBatchSGD(SGD):
+    """Mini-batch stochastic gradient descent (SGD with ``batch_size=32``).
+
+    Parameters
+    ----------
+    learning_rate : float, "auto" or Schedule, default="auto"
+        As in :class:`SGD`.
+    batch_size : int, default=32
+
+    Examples
+    --------
+    >>> from skce.solvers import MiniBatchSGD
+    >>> MiniBatchSGD(batch_size=64).batch_size
+    64
+    """
+
+    def __init__(self, learning_rate="auto", batch_size=32):
+        super().__init__(learning_rate=learning_rate, batch_size=batch_size)
+
+
+class Momentum(FirstOrderSolver):
+    """SGD with heavy-ball momentum (Polyak 1964), PyTorch's formulation.
+
+    ``v <- mu * v + g``; ``w <- w - eta_t * v``.
+
+    Parameters
+    ----------
+    learning_rate : float, "auto" or Schedule, default="auto"
+        "auto" is (1 - momentum) / L(b), decayed as ``1 / sqrt(1 + epoch)``.
+    momentum : float in [0, 1), default=0.9
+    batch_size : int, default=32
+
+    Examples
+    --------
+    >>> from skce.solvers import Momentum
+    >>> Momentum(momentum=0.5).get_params()["momentum"]
+    0.5
+    """
+
+    def __init__(self, learning_rate="auto", momentum=0.9, batch_size=32):
+        self.learning_rate = learning_rate
+        self.momentum = momentum
+        self.batch_size = batch_size
+
+    @property
+    def momentum_scale(self):
+        return 1.0 / (1.0 - self.momentum)
+
+    def init(self, params):
+        return MomentumState(0, np.zeros_like(params))
+
+    def update(self, grad, state, params, learning_rate):
+        v = self.momentum * state.velocity + grad
+        return -learning_rate * v, MomentumState(state.t + 1, v)
+
+
+class Nesterov(Momentum):
+    """SGD with Nesterov momentum (Sutskever et al. 2013), PyTorch's formulation.
+
+    ``v <- mu * v + g``; ``w <- w - eta_t * (g + mu * v)``: the look-ahead gradient
+    rewritten so that the gradient is taken at the current parameters.
+
+    Parameters
+    ----------
+    learning_rate : float, "auto" or Schedule, default="auto"
+    momentum : float in [0, 1), default=0.9
+    batch_size : int, default=32
+
+    Examples
+    --------
+    >>> from skce.solvers import Nesterov
+    >>> Nesterov().batch_size
+    32
+    """
+
+    def update(self, grad, state, params, learning_rate):
+        v = self.momentum * state.velocity + grad
+        return -learning_rate * (grad + self.momentum * v), MomentumState(state.t + 1, v)
+
+
+class Adagrad(FirstOrderSolver):
+    """Adagrad (Duchi et al. 2011): per-coordinate steps shrinking with the sum of g^2.
+
+    ``G <- G + g^2``; ``w <- w - eta_t * g / (sqrt(G) + epsilon)``.
+
+    Parameters
+    ----------
+    learning_rate : float or Schedule, default=0.1
+    epsilon : float, default=1e-8
+    batch_size : int, default=32
+
+    Examples
+    --------
+    >>> from skce.solvers import Adagrad
+    >>> Adagrad(learning_rate=0.5).learning_rate
+    0.5
+    """
+
+    def __init__(self, learning_rate=0.1, epsilon=1e-8, batch_size=32):
+        self.learning_rate = learning_rate
+        self.epsilon = epsilon
+        self.batch_size = batch_size
+
+    def init(self, params):
+        return AccumulatorState(0, np.zeros_like(params))
+
+    def update(self, grad, state, params, learning_rate):
+        G = state.accumulator + grad * grad
+        step = -learning_rate * grad / (np.sqrt(G) + self.epsilon)
+        return step, AccumulatorState(state.t + 1, G)
+
+
+class RMSprop(FirstOrderSolver):
+    """RMSprop (Tieleman and Hinton 2012): steps scaled by a running RMS of g.
+
+    ``E <- rho * E + (1 - rho) * g^2``; ``w <- w - eta_t * g / (sqrt(E) + epsilon)``.
+
+    Parameters
+    ----------
+    learning_rate : float or Schedule, default=0.001
+    rho : float in [0, 1), default=0.9
+    epsilon : float, default=1e-8
+    batch_size : int, default=32
+
+    Examples
+    --------
+    >>> from skce.solvers import RMSprop
+    >>> RMSprop(rho=0.99).rho
+    0.99
+    """
+
+    def __init__(self, learning_rate=1e-3, rho=0.9, epsilon=1e-8, batch_size=32):
+        self.learning_rate = learning_rate
+        self.rho = rho
+        self.epsilon = epsilon
+        self.batch_size = batch_size
+
+    def init(self, params):
+        return AccumulatorState(0, np.zeros_like(params))
+
+    def update(self, grad, state, params, learning_rate):
+        E = self.rho * state.accumulator + (1.0 - self.rho) * grad * grad
+        step = -learning_rate * grad / (np.sqrt(E) + self.epsilon)
+        return step, AccumulatorState(state.t + 1, E)
+
+
+class Adam(FirstOrderSolver):
+    """Adam (Kingma and Ba 2015) with bias-corrected moment estimates.
+
+    ``m <- b1 m + (1 - b1) g``; ``v <- b2 v + (1 - b2) g^2``;
+    ``w <- w - eta_t * m_hat / (sqrt(v_hat) + epsilon)`` with
+    ``m_hat = m / (1 - b1^t)``, ``v_hat = v / (1 - b2^t)``.
+
+    Parameters
+    ----------
+    learning_rate : float or Schedule, default=0.001
+    beta_1 : float in [0, 1), default=0.9
+    beta_2 : float in [0, 1), default=0.999
+    epsilon : float, default=1e-8
+    batch_size : int, default=32
+
+    Examples
+    --------
+    >>> from skce import SoftmaxRegressor
+    >>> from skce.solvers import Adam
+    >>> from sklearn.datasets import load_iris
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = SoftmaxRegressor(solver=Adam(learning_rate=0.01), random_state=0)
+    >>> clf.fit(X, y).score(X, y) > 0.9
+    True
+    """
+
+    def __init__(self, learning_rate=1e-3, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
+                 batch_size=32):
+        self.learning_rate = learning_rate
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.batch_size = batch_size
+
+    def init(self, params):
+        return AdamState(0, np.zeros_like(params), np.zeros_like(params))
+
+    def update(self, grad, state, params, learning_rate):
+        t = state.t + 1
+        m = self.beta_1 * state.m + (1.0 - self.beta_1) * grad
+        v = self.beta_2 * state.v + (1.0 - self.beta_2) * grad * grad
+        m_hat = m / (1.0 - self.beta_1**t)
+        v_hat = v / (1.0 - self.beta_2**t)
+        step = -learning_rate * m_hat / (np.sqrt(v_hat) + self.epsilon)
+        return step, AdamState(t, m, v)
