@@ -1,0 +1,56 @@
+"""Sphinx configuration for the skce documentation."""
+
+import os
+import sys
+import warnings
+
+sys.path.insert(0, os.path.abspath(".."))
+
+import skce  # noqa: E402
+
+project = "skce"
+author = "skce developers"
+copyright = "2026, skce developers"
+version = release = skce.__version__
+
+extensions = [
+    "sphinx.ext.autodoc",
+    "sphinx.ext.autosummary",
+    "sphinx.ext.intersphinx",
+    "sphinx.ext.mathjax",
+    "sphinx.ext.doctest",
+    "numpydoc",
+    "sphinx_gallery.gen_gallery",
+]
+
+autosummary_generate = True
+autodoc_default_options = {"members": True, "inherited-members": True}
+numpydoc_show_class_members = False
+numpydoc_class_members_toctree = False
+templates_path = ["_templates"]
+exclude_patterns = ["_build", "Thumbs.db", ".DS_Store", "sg_execution_times.rst"]
+html_theme = "pydata_sphinx_theme"
+html_title = "skce"
+html_theme_options = {"navigation_depth": 2, "show_toc_level": 2}
+html_static_path = []
+
+# No network at build time: intersphinx inventories are optional.
+intersphinx_mapping = {}
+intersphinx_disabled_reftypes = ["*"]
+
+sphinx_gallery_conf = {
+    "examples_dirs": "../examples",
+    "gallery_dirs": "auto_examples",
+    "filename_pattern": r"/plot_",
+    "download_all_examples": False,
+    "remove_config_comments": True,
+    "abort_on_example_error": True,
+    "reference_url": {"skce": None},
+    "matplotlib_animations": False,
+    "image_scrapers": ("matplotlib",),
+}
+
+# Headless builds.
+os.environ.setdefault("MPLBACKEND", "Agg")
+warnings.filterwarnings("ignore", category=UserWarning,
+                        message="Matplotlib is currently using agg")
