@@ -274,6 +274,12 @@ class GradientDescent(FullBatchSolver):
             F_new = f_new + objective.l1_penalty(x_new)
             if self.accelerated:
                 if F_new > F_x:  # adaptive restart: momentum went uphill
+                    if t == 1.0 and y is x:
+                        # a plain proximal step from x went uphill: only rounding
+                        # does that, so X's precision leaves no decrease (float32)
+                        converged = mapping <= max(tol, 1e3 * eps)
+                        message = "no decrease left at the precision of X's dtype"
+                        break
                     t, y = 1.0, x
                     if mapping <= tol:
                         converged, message = True, "gradient mapping below tol"
