@@ -43,7 +43,7 @@ class SoftmaxRegressor(BaseCEClassifier):
         training loss (or the validation loss, with early stopping) has not improved
         by tol for n_iter_no_change epochs; default 1e-4.
     warm_start : bool, default=False
-        Start from the previous coef_ and intercept_ (and, for stochastic solvers,
+        Start from the previous ``coef_`` and ``intercept_`` (and, for stochastic solvers,
         the previous optimizer state).
     random_state : int, RandomState instance or None, default=None
         Seeds shuffling (stochastic solvers) and the validation split.
@@ -63,11 +63,12 @@ class SoftmaxRegressor(BaseCEClassifier):
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
-    coef_ : ndarray of shape (1, n_features) for binary problems, else
-        (n_classes, n_features)
+    coef_ : ndarray of shape (1, n_features) or (n_classes, n_features)
+        One row for binary problems (the sigmoid form), else one per class.
     intercept_ : ndarray of shape (1,) or (n_classes,)
+        Zero when ``fit_intercept=False``; multiclass intercepts sum to zero.
     n_features_in_ : int
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Defined only when X has string feature names (pandas).
     n_iter_ : int
         Iterations or epochs run (over warm starts and partial_fit calls).

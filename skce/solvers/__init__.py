@@ -5,20 +5,20 @@ table below; pass an object to tune its hyperparameters, e.g. in GridSearchCV wi
 ``solver__learning_rate``. A user-written solver that follows one of the two
 protocols documented in :mod:`skce.solvers._base` works too.
 
-================  =====================  ===========
-name              class                  family
-================  =====================  ===========
-``"lbfgs"``       :class:`LBFGS`         full-batch
-``"newton-cg"``   :class:`NewtonCG`      full-batch
-``"gd"``          :class:`GradientDescent`  full-batch
-``"sgd"``         :class:`SGD`           stochastic
-``"minibatch"``   :class:`MiniBatchSGD`  stochastic
-``"momentum"``    :class:`Momentum`      stochastic
-``"nesterov"``    :class:`Nesterov`      stochastic
-``"adagrad"``     :class:`Adagrad`       stochastic
-``"rmsprop"``     :class:`RMSprop`       stochastic
-``"adam"``        :class:`Adam`          stochastic
-================  =====================  ===========
+==================  ============================  ==========
+name                class                         family
+==================  ============================  ==========
+``"lbfgs"``         :class:`LBFGS`                full-batch
+``"newton-cg"``     :class:`NewtonCG`             full-batch
+``"gd"``            :class:`GradientDescent`      full-batch
+``"sgd"``           :class:`SGD`                  stochastic
+``"minibatch"``     :class:`MiniBatchSGD`         stochastic
+``"momentum"``      :class:`Momentum`             stochastic
+``"nesterov"``      :class:`Nesterov`             stochastic
+``"adagrad"``       :class:`Adagrad`              stochastic
+``"rmsprop"``       :class:`RMSprop`              stochastic
+``"adam"``          :class:`Adam`                 stochastic
+==================  ============================  ==========
 """
 
 from ._base import FirstOrderSolver, FullBatchSolver, SolverResult
