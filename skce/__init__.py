@@ -2,7 +2,8 @@
 
 from ._softmax import SoftmaxRegressor
 from ._training import IterationRecord
+from ._weighted import WeightedCEClassifier
 
 __version__ = "0.1.0"
 
-__all__ = ["SoftmaxRegressor", "IterationRecord", "__version__"]
+__all__ = ["SoftmaxRegressor", "WeightedCEClassifier", "IterationRecord", "__version__"]
