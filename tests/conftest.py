@@ -1,0 +1,66 @@
+"""Shared fixtures: the four bundled data sets, standardized, with a fixed split."""
+
+import functools
+
+import numpy as np
+import pytest
+from scipy.special import log_expit, logsumexp
+from sklearn.datasets import load_breast_cancer, load_digits, load_iris, load_wine
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import StandardScaler
+
+LOADERS = {
+    "iris": load_iris,
+    "wine": load_wine,
+    "breast_cancer": load_breast_cancer,
+    "digits": load_digits,
+}
+
+
+@functools.cache
+def dataset(name):
+    """(X_train, X_test, y_train, y_test), standardized on the training part.
+
+    ``"iris_binary"`` is iris classes 1 and 2 (versicolor against virginica, which
+    overlap, so the unpenalized optimum is finite).
+    """
+    if name == "iris_binary":
+        X, y = load_iris(return_X_y=True)
+        keep = y > 0
+        X, y = X[keep], y[keep]
+    else:
+        X, y = LOADERS[name](return_X_y=True)
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=0.25, random_state=0, stratify=y)
+    scaler = StandardScaler().fit(X_train)
+    out = (scaler.transform(X_train), scaler.transform(X_test), y_train, y_test)
+    for a in out:
+        a.flags.writeable = False  # shared between tests: nobody may write
+    return out
+
+
+def objective_value(coef, intercept, X, y, *, alpha, l1_ratio=0.0,
+                    sample_weight=None, classes=None):
+    """The issue's objective computed independently of skce (scipy's logsumexp).
+
+    f = sum_i s_i CE_i / sum_i s_i + alpha ((1 - r)/2 ||W||^2 + r ||W||_1)
+    """
+    classes = np.unique(y) if classes is None else classes
+    codes = np.searchsorted(classes, y)
+    s = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight)
+    Z = X @ np.asarray(coef, dtype=np.float64).T + intercept
+    if Z.shape[1] == 1:  # binary: one logit, the sigmoid
+        z = Z[:, 0]
+        ce = -np.where(codes == 1, log_expit(z), log_expit(-z))
+    else:
+        ce = logsumexp(Z, axis=1) - Z[np.arange(len(y)), codes]
+    W = np.asarray(coef, dtype=np.float64)
+    penalty = alpha * ((1 - l1_ratio) / 2 * np.sum(W**2) + l1_ratio * np.abs(W).sum())
+    return float(s @ ce / s.sum() + penalty)
+
+
+@pytest.fixture(scope="session")
+def iris():
+    """Standardized iris, all 150 rows."""
+    X, y = load_iris(return_X_y=True)
+    return StandardScaler().fit_transform(X), y

@@ -1,0 +1,21 @@
+"""scikit-learn's estimator checks over SoftmaxRegressor with each solver family."""
+
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from skce import SoftmaxRegressor
+
+ESTIMATORS = [
+    SoftmaxRegressor(),
+    SoftmaxRegressor(solver="newton-cg"),
+    SoftmaxRegressor(solver="gd"),
+    SoftmaxRegressor(solver="adam", random_state=0),
+]
+
+
+def expected_failed_checks(estimator):
+    return {}
+
+
+@parametrize_with_checks(ESTIMATORS, expected_failed_checks=expected_failed_checks)
+def test_sklearn_compatible_estimator(estimator, check):
+    check(estimator)
