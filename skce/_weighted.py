@@ -45,20 +45,30 @@ class WeightedCEClassifier(BaseCEClassifier):
       the Bayes classifier for the balanced error is argmax_c p(c|x) / prior_c,
       i.e. the logits shifted by -log(prior_c).
 
-      - ``logit_adjustment="loss"`` (loss-time): training adds tau * log(prior_c) to
-        the logits, prediction uses the raw logits. The model learns the shift
-        itself, so it also reshapes the decision boundary (not just its offset);
-        this is the form to use when fitting a model for balanced error,
-        preferably with ``class_weight=None`` (the two corrections stack).
-      - ``logit_adjustment="post-hoc"``: an ordinary fit, then prediction subtracts
-        tau * log(prior_c) from the logits (the shift is stored as
-        ``logit_offset_``). Only the intercepts move, so it cannot fix a boundary
-        that the imbalance distorted, but it is consistent (exact for the Bayes
-        rule when the model is well specified), cheap, and leaves the fitted
-        probabilities calibrated for ``predict_proba_prior``. Use it with
-        ``class_weight=None`` on top of a model you would fit anyway, or when the
-        model is close to well specified; use the loss-time form when the classes
-        overlap in ways a linear model captures badly.
+      - ``logit_adjustment="loss"`` (loss-time): training adds tau * log(prior_c)
+        to the logits; prediction uses the raw logits, so ``coef_`` and
+        ``intercept_`` alone are the adjusted classifier.
+      - ``logit_adjustment="post-hoc"``: an ordinary fit; ``decision_function``
+        (hence ``predict``) subtracts tau * log(prior_c) from its logits (the
+        shift is stored as ``logit_offset_``; ``intercept_`` stays the ordinary
+        one).
+
+      **Which one.** For this linear model with ``fit_intercept=True`` the two give
+      the same classifier: the intercept is free and unpenalized, so training on
+      W x + b + o is a change of variables b' = b + o, the optimum W is unchanged
+      and the fitted b is the ordinary one minus o (the solvers even take the same
+      path; the tests check the equality). The difference is then what the fitted
+      attributes mean: use the loss-time form when the deployed coefficients must
+      carry the adjustment themselves (exporting ``coef_``/``intercept_``), the
+      post-hoc form to keep the ordinary intercept and see the shift separately.
+      With ``fit_intercept=False`` they differ: the loss-time offset can only be
+      absorbed by tilting W, which distorts the boundary, while the post-hoc shift
+      still moves the logits exactly; prefer post-hoc there. (Menon et al. found
+      the loss-time form better for deep networks, where the offset also shapes
+      the learned features; a linear model on fixed features with a free bias
+      cannot show that advantage.) Both are meant for an otherwise unweighted
+      fit, ``class_weight=None``: balanced weights already undo the imbalance and
+      the corrections stack.
 
     Parameters
     ----------
