@@ -24,7 +24,14 @@ extensions = [
 ]
 
 autosummary_generate = True
-autodoc_default_options = {"members": True, "inherited-members": True}
+# Document our own methods (inherited from skce's base classes too) but not the ones
+# scikit-learn's mixins bring, whose docstrings point at labels of sklearn's site.
+autodoc_default_options = {
+    "members": True,
+    "inherited-members": "BaseEstimator,ClassifierMixin,_MetadataRequester",
+    "exclude-members": "set_fit_request,set_score_request,set_partial_fit_request,"
+                       "get_metadata_routing",
+}
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
 templates_path = ["_templates"]
@@ -48,6 +55,8 @@ sphinx_gallery_conf = {
     "reference_url": {"skce": None},
     "matplotlib_animations": False,
     "image_scrapers": ("matplotlib",),
+    "backreferences_dir": "auto_examples",
+    "doc_module": ("skce",),
 }
 
 # Headless builds.
