@@ -205,6 +205,16 @@ class NewtonCG(FullBatchSolver):
                 message = "line search found no decrease"
                 n_iter -= 1
                 break
+            floor = 1e3 * np.finfo(dtype).eps
+            if np.array_equal(trial, x) or (
+                    not trial_value < value and _max_abs(grad) <= floor):
+                # No progress left at X's precision (float32): Armijo accepts the
+                # step because value + c * slope rounds to value, and every later
+                # iteration would repeat this one until max_iter.
+                converged = _max_abs(grad) <= max(tol, floor)
+                message = "no decrease left at the precision of X's dtype"
+                n_iter -= 1
+                break
             x = trial
             value, grad = objective.value_grad(x)
             if monitor(x, value):
