@@ -331,7 +331,11 @@ class BaseCEClassifier(ClassifierMixin, BaseEstimator):
         if warm:
             params = self._params_from_fit(objective)
         else:
-            params = self._initial_params(objective, mass, offset)
+            # priors of the weighted problem (class weights included): class weights
+            # and the equivalent sample weights then start, and end, alike
+            fit_mass = np.bincount(target, weights=s, minlength=K) if kind == "hard" \
+                else s.astype(np.float64) @ target
+            params = self._initial_params(objective, fit_mass, offset)
 
         carry = (continuing or self.warm_start) and stochastic and \
             getattr(self, "_loop", None) is not None and warm
