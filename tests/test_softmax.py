@@ -180,7 +180,8 @@ def test_metadata_routing_sends_sample_weight_to_fit():
     with sklearn.config_context(enable_metadata_routing=True):
         pipe = Pipeline([
             ("scale", StandardScaler().set_fit_request(sample_weight=False)),
-            ("clf", SoftmaxRegressor(**TIGHT).set_fit_request(sample_weight=True)),
+            ("clf", SoftmaxRegressor(**TIGHT).set_fit_request(sample_weight=True)
+             .set_score_request(sample_weight=True)),
         ])
         pipe.fit(X, y, sample_weight=sw)
         search = GridSearchCV(pipe, {"clf__alpha": [1e-3]}, cv=2).fit(
@@ -190,6 +191,7 @@ def test_metadata_routing_sends_sample_weight_to_fit():
     unweighted = SoftmaxRegressor(**TIGHT).fit(Xs, y)
     assert_allclose(pipe[-1].coef_, direct.coef_, rtol=1e-6, atol=1e-8)
     assert not np.allclose(unweighted.coef_, direct.coef_, rtol=1e-3)
+    assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
     direct_best = SoftmaxRegressor(alpha=1e-3, **TIGHT).fit(Xs, y, sample_weight=sw)
     assert_allclose(search.best_estimator_[-1].coef_, direct_best.coef_, rtol=1e-6,
                     atol=1e-8)
