@@ -302,3 +302,21 @@ def test_partial_fit_only_with_stochastic_solvers(iris):
     with pytest.raises(AttributeError, match="has no attribute 'partial_fit'") as exc:
         SoftmaxRegressor(solver="newton-cg").partial_fit(X, y, classes=[0, 1, 2])
     assert "partial_fit needs a stochastic solver" in str(exc.value.__cause__)
+
+
+def test_demo_doctests_and_command_line():
+    # pytest's --doctest-modules skips __main__.py: run its examples here
+    import doctest
+    import subprocess
+    import sys
+
+    import skce.__main__
+
+    result = doctest.testmod(skce.__main__, optionflags=doctest.ELLIPSIS)
+    assert result.attempted >= 5
+    assert result.failed == 0
+    out = subprocess.run(
+        [sys.executable, "-m", "skce", "--alphas", "1e-2", "--solvers", "newton-cg",
+         "--cv", "2"], capture_output=True, text=True, check=True).stdout
+    assert "chosen: alpha=0.01, solver='newton-cg'" in out
+    assert "LogisticRegression(C=0.07424, tol=1e-7)" in out
