@@ -320,3 +320,22 @@ def test_demo_doctests_and_command_line():
          "--cv", "2"], capture_output=True, text=True, check=True).stdout
     assert "chosen: alpha=0.01, solver='newton-cg'" in out
     assert "LogisticRegression(C=0.07424, tol=1e-7)" in out
+
+
+def test_readme_example_runs():
+    # the README's Python example, verbatim
+    import contextlib
+    import io
+    import re
+    from pathlib import Path
+
+    readme = Path(__file__).resolve().parent.parent / "README.md"
+    if not readme.exists():  # pragma: no cover - tests run outside the checkout
+        pytest.skip("README.md is not next to the tests")
+    code = re.findall(r"```python\n(.*?)```", readme.read_text(), re.S)[0]
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        exec(compile(code, str(readme), "exec"), {})
+    score = float(out.getvalue().splitlines()[0])
+    assert 0.95 <= score <= 0.975  # "about 0.96"
