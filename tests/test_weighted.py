@@ -552,7 +552,30 @@ ESTIMATORS = [
 ]
 
 
+_ILL_CONDITIONED = (
+    "the check's problem has 15 samples and 30 features, so the Hessian's smallest "
+    "eigenvalue is alpha=1e-4 and two fits optimal to the solver's tolerance differ "
+    "beyond the check's rtol=1e-7/atol=1e-9. Measured: {}. The same holds at "
+    "tol=1e-10, and for SoftmaxRegressor(solver='newton-cg') (tests/test_common.py)."
+)
+_WEIGHT_EQUIVALENCE = ("check_sample_weight_equivalence_on_dense_data",
+                       "check_sample_weight_equivalence_on_sparse_data")
+
+
 def expected_failed_checks(estimator):
+    """{check name: reason} for the checks that truly fail."""
+    params = estimator.get_params()
+    if params["solver"] == "newton-cg":
+        why = _ILL_CONDITIONED.format(
+            "newton-cg with focal_gamma=2 differs by up to 7e-7 relative (7e-9 "
+            "absolute) in predict_proba, dense and sparse")
+        return dict.fromkeys(_WEIGHT_EQUIVALENCE, why)
+    if params["class_weight"] == "effective_number":
+        # passes or fails from run to run: the gap sits at the threshold
+        why = _ILL_CONDITIONED.format(
+            "lbfgs differs by 1.5e-9 absolute on a decision value of 9e-4 (one "
+            "entry of 45)")
+        return dict.fromkeys(_WEIGHT_EQUIVALENCE, why)
     return {}
 
 
