@@ -262,6 +262,11 @@ class BaseCEClassifier(ClassifierMixin, BaseEstimator):
 
     def _fit(self, X, y, sample_weight, *, partial, classes):
         solver, traits = self._check_params()
+        if type(X).__module__.partition(".")[0] == "dask":  # fit on the cluster
+            from ._dask import fit_dask
+
+            return fit_dask(self, X, y, sample_weight, solver=solver, traits=traits,
+                            partial=partial, classes=classes)
         continuing = partial and hasattr(self, "_loop")
         warm = (self.warm_start or continuing) and hasattr(self, "coef_")
         X = validate_data(self, X, reset=not continuing, accept_sparse=_ACCEPT_SPARSE,

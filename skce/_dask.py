@@ -1,0 +1,634 @@
+"""Fitting on dask arrays: the objective as per-chunk partial sums reduced on a cluster.
+
+The full-batch solvers only ever call the objective (``value_grad``, ``smooth_value``,
+``hessp``, ...), so scaling out is a matter of swapping the objective:
+:class:`DaskObjective` keeps X, the class codes and the per-sample weights on the
+workers (persisted once) and evaluates the penalized cross-entropy as a sum over row
+chunks. Each chunk builds the ordinary in-memory :class:`~skce._objective.Objective`
+on its block and returns *unnormalized* sums; a tree of small reductions runs on the
+cluster, and only coefficient-sized vectors (the parameters in, one gradient out)
+cross the network.
+
+    f(params) = (1 / S) sum_c F_c(params) + penalty,   S = sum_i s_i,
+
+with F_c the weighted cross-entropy summed over chunk c. Gradients and
+Hessian-vector products add up the same way. The Hessian's per-chunk state (the
+softmax at the current point) is persisted on the worker that holds the chunk.
+
+The stochastic solvers cannot sample rows across the whole array without moving
+it, so they stream: one epoch is one pass over the chunks in a random order (drawn
+from ``random_state``), each chunk fetched once and swept in shuffled mini-batches by
+the shared training loop, :func:`skce._training.run_epochs`.
+
+Nothing here is imported unless X is a dask array; dask is an optional dependency
+(``pip install skce[dask]``).
+"""
+
+import copy
+import warnings
+
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+from sklearn.utils.multiclass import check_classification_targets
+
+from . import _training
+from ._loss import HardTargets
+from ._objective import Objective
+from ._training import Monitor, init_loop_state, run_epochs
+
+
+def is_dask_collection(obj):
+    """True for dask arrays, dataframes and series, without importing dask."""
+    return type(obj).__module__.partition(".")[0] == "dask"
+
+
+# --------------------------------------------------------------- per-chunk tasks
+# Module-level functions, so workers unpickle them by reference.
+
+def _block_objective(X, codes, sample_weight, spec, weight_sum=1.0):
+    loss, n_classes, smoothing, fit_intercept, offset = spec
+    objective = Objective(X, HardTargets(codes, n_classes, smoothing), sample_weight,
+                          loss, alpha=0.0, fit_intercept=fit_intercept, offset=offset)
+    # weight_sum = 1 makes the block return raw sums; the driver divides by the
+    # global S. The stochastic path uses n_c * S / n instead (see _stream_epochs).
+    objective.weight_sum = weight_sum
+    return objective
+
+
+def _block_value_grad(X, codes, sample_weight, spec, params):
+    value, grad = _block_objective(X, codes, sample_weight, spec).value_grad(params)
+    return value, grad.astype(np.float64)
+
+
+def _block_value(X, codes, sample_weight, spec, params):
+    return _block_objective(X, codes, sample_weight, spec).smooth_value(params)
+
+
+def _block_hessian(X, codes, sample_weight, spec, params):
+    """The chunk's ``v -> H_c v`` (holding the chunk's softmax); stays on a worker."""
+    if X.shape[0] == 0:
+        return None
+    return _block_objective(X, codes, sample_weight, spec).hessp(params)
+
+
+def _block_hessian_product(product, v):
+    if product is None:
+        return np.zeros(v.shape)
+    return product(v).astype(np.float64)
+
+
+def _block_lipschitz(X, codes, sample_weight, spec):
+    """(sum_c s_i c||x~_i||^2, max_c c||x~_i||^2): the data parts of the two bounds."""
+    if X.shape[0] == 0:
+        return 0.0, 0.0
+    objective = _block_objective(X, codes, sample_weight, spec)
+    return objective.lipschitz_bound(), objective.lipschitz_bound(per_sample=True)
+
+
+def _encode(labels, classes):
+    return np.searchsorted(classes, labels).astype(np.intp)
+
+
+def _per_sample_weight(sample_weight, codes, class_weight):
+    """s_i = sample_weight_i * w_{y_i}."""
+    return sample_weight * class_weight[codes]
+
+
+def _block_class_mass(codes, sample_weight, n_classes):
+    return np.bincount(codes, weights=sample_weight, minlength=n_classes)
+
+
+def _add(*parts):
+    """Sum scalars, arrays or tuples of them elementwise."""
+    first = parts[0]
+    if isinstance(first, tuple):
+        return tuple(_add(*column) for column in zip(*parts, strict=True))
+    total = first
+    for part in parts[1:]:
+        total = total + part
+    return total
+
+
+def _tree_sum(parts, split_every):
+    from dask import delayed
+
+    while len(parts) > 1:
+        parts = [delayed(_add, pure=False)(*parts[i:i + split_every])
+                 for i in range(0, len(parts), split_every)]
+    return parts[0]
+
+
+class DaskObjective:
+    """The penalized cross-entropy of :class:`~skce._objective.Objective`, on dask.
+
+    Same interface as ``Objective`` for the full-batch solvers (``value_grad``,
+    ``smooth_value``, ``value``, ``hessp``, ``prox``, ``l1_penalty``,
+    ``lipschitz_bound``, ``as_params``), computed as per-chunk partial sums reduced
+    on the cluster. X, the codes and the weights are persisted once, at
+    construction; each evaluation sends the parameters to the workers and gets one
+    reduced value and gradient back.
+
+    Parameters
+    ----------
+    X : dask array of shape (n_samples, n_features)
+        Chunked by rows only (one chunk along the columns).
+    codes : dask array of shape (n_samples,)
+        Integer class codes in ``[0, n_classes)``, chunked like X's rows.
+    sample_weight : dask array of shape (n_samples,)
+        Per-sample weights s_i (class weights folded in), chunked like X's rows.
+    loss : SoftmaxCrossEntropy or SigmoidCrossEntropy
+    n_classes : int
+    label_smoothing : float, default=0.0
+    alpha, l1_ratio : float, default=0.0
+    fit_intercept : bool, default=True
+    offset : ndarray of shape (n_outputs,) or None, default=None
+    split_every : int, default=8
+        Fan-in of the reduction tree.
+
+    Attributes
+    ----------
+    shape : tuple
+        ``(n_features + fit_intercept, n_outputs)``, the params layout of
+        ``Objective``.
+    n_chunks : int
+        Number of (non-empty) row chunks.
+
+    Examples
+    --------
+    >>> import pytest
+    >>> dask = pytest.importorskip("dask")  # the optional extra: skce[dask]
+    >>> import dask.array as da
+    >>> import numpy as np
+    >>> from skce._loss import SoftmaxCrossEntropy
+    >>> rng = np.random.default_rng(0)
+    >>> X = da.from_array(rng.normal(size=(60, 3)), chunks=(20, 3))
+    >>> codes = da.from_array(rng.integers(0, 3, size=60), chunks=20)
+    >>> sw = da.ones(60, chunks=20)
+    >>> with dask.config.set(scheduler="sync"):
+    ...     obj = DaskObjective(X, codes, sw, SoftmaxCrossEntropy(3), n_classes=3)
+    ...     value, grad = obj.value_grad(np.zeros(obj.shape))
+    >>> print(f"{value:.6f} = log(3) = {np.log(3):.6f}; grad shape {grad.shape}")
+    1.098612 = log(3) = 1.098612; grad shape (4, 3)
+    """
+
+    def __init__(self, X, codes, sample_weight, loss, *, n_classes,
+                 label_smoothing=0.0, alpha=0.0, l1_ratio=0.0, fit_intercept=True,
+                 offset=None, split_every=8):
+        import dask
+
+        if len(X.chunks[1]) != 1:
+            raise ValueError(_column_chunk_message(X))
+        codes = codes.rechunk((X.chunks[0],))
+        sample_weight = sample_weight.rechunk((X.chunks[0],))
+        # Persisted once: every evaluation reuses the blocks held by the workers.
+        self.X, self.codes, self.sample_weight = dask.persist(X, codes, sample_weight)
+        self.loss = loss
+        self.n_classes = n_classes
+        self.label_smoothing = label_smoothing
+        self.alpha = alpha
+        self.l1_ratio = l1_ratio
+        self.l2 = alpha * (1.0 - l1_ratio)
+        self.l1 = alpha * l1_ratio
+        self.fit_intercept = fit_intercept
+        self.offset = offset
+        self.split_every = split_every
+        self.dtype = X.dtype
+        self.n_samples, self.n_features = X.shape
+        self.shape = (self.n_features + int(fit_intercept), loss.n_outputs)
+        sizes = X.chunks[0]
+        blocks = zip(self.X.to_delayed().ravel(), self.codes.to_delayed().ravel(),
+                     self.sample_weight.to_delayed().ravel(), strict=True)
+        self._blocks = [b for b, size in zip(blocks, sizes, strict=True) if size > 0]
+        self.n_chunks = len(self._blocks)
+        self._spec = dask.delayed(
+            (loss, n_classes, float(label_smoothing), fit_intercept, offset),
+            pure=True)
+        self.weight_sum = float(self.sample_weight.sum(dtype=np.float64).compute())
+        self._lipschitz = None
+
+    # ------------------------------------------------------------------ helpers
+    def _map_reduce(self, func, *args):
+        """``sum_c func(X_c, codes_c, s_c, spec, *args)`` computed on the cluster."""
+        import dask
+
+        args = [dask.delayed(a, pure=False) for a in args]
+        parts = [dask.delayed(func, pure=False)(x, c, s, self._spec, *args)
+                 for x, c, s in self._blocks]
+        return dask.compute(_tree_sum(parts, self.split_every))[0]
+
+    def _penalty(self, W):
+        return 0.5 * self.l2 * float(np.vdot(W, W)) if self.l2 else 0.0
+
+    def l1_penalty(self, params):
+        """alpha * l1_ratio * ||W||_1."""
+        if not self.l1:
+            return 0.0
+        return self.l1 * float(np.abs(params[: self.n_features]).sum())
+
+    def as_params(self, params):
+        """View a flat or differently typed vector as params in X's dtype."""
+        return np.asarray(params, dtype=self.dtype).reshape(self.shape)
+
+    # ------------------------------------------------------------------ API
+    def value_grad(self, params, rows=None):
+        """Smooth part of the objective and its gradient (full batch only).
+
+        Parameters
+        ----------
+        params : ndarray of shape ``self.shape``
+        rows : None
+            Mini-batches are not offered: stochastic solvers stream the chunks.
+
+        Returns
+        -------
+        value : float
+        grad : ndarray of shape ``self.shape``, X's dtype
+        """
+        if rows is not None:
+            raise ValueError(
+                "DaskObjective evaluates full batches only (rows=None); stochastic "
+                "solvers stream the chunks instead.")
+        params = self.as_params(params)
+        value, grad = self._map_reduce(_block_value_grad, params)
+        d = self.n_features
+        grad = (grad / self.weight_sum).astype(self.dtype)
+        W = params[:d]
+        if self.l2:
+            grad[:d] += self.l2 * W
+        return float(value / self.weight_sum) + self._penalty(W), grad
+
+    def smooth_value(self, params):
+        """Smooth part of the objective only (one product with each chunk)."""
+        params = self.as_params(params)
+        value = self._map_reduce(_block_value, params)
+        return float(value / self.weight_sum) + self._penalty(params[: self.n_features])
+
+    def value(self, params):
+        """The full objective, L1 included."""
+        return self.smooth_value(params) + self.l1_penalty(self.as_params(params))
+
+    def hessp(self, params):
+        """Return ``v -> H v`` for the smooth part at ``params``.
+
+        The per-chunk Hessian state (the softmax or the sigmoid's p (1 - p)) is
+        computed once and persisted on the workers; each product is then one
+        X_c @ V and one X_c.T @ (H_c dV) per chunk, and one reduction.
+        """
+        import dask
+
+        params = self.as_params(params)
+        p = dask.delayed(params, pure=False)
+        states = dask.persist(*[
+            dask.delayed(_block_hessian, pure=False)(x, c, s, self._spec, p)
+            for x, c, s in self._blocks])
+
+        def product(v):
+            v = self.as_params(v)
+            v_delayed = dask.delayed(v, pure=False)
+            parts = [dask.delayed(_block_hessian_product, pure=False)(st, v_delayed)
+                     for st in states]
+            out = dask.compute(_tree_sum(parts, self.split_every))[0]
+            out = (out / self.weight_sum).astype(self.dtype)
+            if self.l2:
+                out[: self.n_features] += self.l2 * v[: self.n_features]
+            return out
+
+        return product
+
+    def prox(self, params, step):
+        """Soft thresholding of W by step * alpha * l1_ratio, in place."""
+        if self.l1:
+            W = params[: self.n_features]
+            threshold = step * self.l1
+            W[...] = np.sign(W) * np.maximum(np.abs(W) - threshold, 0.0)
+        return params
+
+    def lipschitz_bound(self, per_sample=False):
+        """The bounds of ``Objective.lipschitz_bound``, from one pass on the cluster."""
+        if self._lipschitz is None:
+            import dask
+
+            parts = [dask.delayed(_block_lipschitz, pure=False)(x, c, s, self._spec)
+                     for x, c, s in self._blocks]
+            self._lipschitz = dask.compute(*parts)
+        if per_sample:
+            return max(m for _, m in self._lipschitz) + self.l2
+        return sum(t for t, _ in self._lipschitz) / self.weight_sum + self.l2
+
+
+# -------------------------------------------------------------- validation
+def _column_chunk_message(X):
+    return (
+        f"X is chunked along its columns ({len(X.chunks[1])} column chunks of "
+        f"sizes {X.chunks[1]}); skce needs dask arrays chunked by rows only. Use "
+        f"X.rechunk({{1: -1}}).")
+
+
+def _check_dask_X(X):
+    import dask.array as da
+
+    if not isinstance(X, da.Array):
+        raise TypeError(
+            f"Dask input must be a dask array; got {type(X).__name__}. For a dask "
+            f"DataFrame use X.to_dask_array(lengths=True).")
+    if X.ndim != 2:
+        raise ValueError(
+            f"Expected a 2-D dask array for X; got {X.ndim} dimension(s) with shape "
+            f"{X.shape}.")
+    if any(np.isnan(c) for c in X.chunks[0]):
+        raise ValueError(
+            "X has unknown chunk sizes (NaN); call X.compute_chunk_sizes() first.")
+    if len(X.chunks[1]) != 1:
+        raise ValueError(_column_chunk_message(X))
+    if X.shape[0] < 1 or X.shape[1] < 1:
+        raise ValueError(
+            f"Found array with {X.shape[0]} sample(s) and {X.shape[1]} feature(s) "
+            f"while a minimum of 1 is required.")
+    if X.dtype.kind not in "fiub":
+        raise ValueError(f"X must be numeric; got a dask array of dtype {X.dtype}.")
+    if X.dtype != np.float32:
+        X = X.astype(np.float64)
+    return X
+
+
+def _as_row_chunked(v, X, name):
+    """A 1-D dask array aligned with X's row chunks (numpy input is scattered)."""
+    import dask.array as da
+
+    if not is_dask_collection(v):
+        v = np.asarray(v)
+    elif not isinstance(v, da.Array):
+        v = v.to_dask_array(lengths=True)
+    if v.ndim == 2 and v.shape[1] == 1:
+        v = v[:, 0]
+    if v.ndim == 2:
+        raise ValueError(
+            f"{name} with {v.shape[1]} columns (soft targets) is not supported for "
+            f"dask arrays; pass 1-D class labels.")
+    if v.ndim != 1:
+        raise ValueError(f"{name} must be 1-D; got shape {v.shape}.")
+    if isinstance(v, da.Array) and any(np.isnan(c) for c in v.chunks[0]):
+        raise ValueError(
+            f"{name} has unknown chunk sizes (NaN); call compute_chunk_sizes() first.")
+    if v.shape[0] != X.shape[0]:
+        raise ValueError(
+            f"X and {name} have inconsistent numbers of samples: {X.shape[0]} and "
+            f"{v.shape[0]}.")
+    if isinstance(v, da.Array):
+        return v.rechunk((X.chunks[0],))
+    return da.from_array(v, chunks=(X.chunks[0],))
+
+
+def _dask_sample_weight(sample_weight, X):
+    import dask.array as da
+
+    if sample_weight is None:
+        return da.ones(X.shape[0], chunks=(X.chunks[0],), dtype=X.dtype)
+    if np.ndim(sample_weight) == 0 and not is_dask_collection(sample_weight):
+        return da.full(X.shape[0], float(sample_weight), chunks=(X.chunks[0],),
+                       dtype=np.float64)
+    sw = _as_row_chunked(sample_weight, X, "sample_weight")
+    if sw.dtype.kind not in "fiub":
+        raise ValueError(f"sample_weight must be numeric; got dtype {sw.dtype}.")
+    return sw.astype(np.float64)
+
+
+# ------------------------------------------------------------------ fitting
+def fit_dask(estimator, X, y, sample_weight, *, solver, traits, partial, classes):
+    """``BaseCEClassifier._fit`` for dask arrays: validate lazily, fit on the cluster.
+
+    Parameters
+    ----------
+    estimator : BaseCEClassifier
+    X : dask array of shape (n_samples, n_features)
+    y : dask array or array-like of shape (n_samples,)
+    sample_weight : None, float, dask array or array-like of shape (n_samples,)
+    solver, traits : the resolved solver and its traits
+    partial : bool
+        ``partial_fit``: one pass over the chunks, carrying the optimizer state.
+    classes : ndarray or None
+        Every class (``partial_fit``), or None to take ``unique(y)``.
+
+    Returns
+    -------
+    estimator
+    """
+    import dask
+    import dask.array as da
+
+    name = type(estimator).__name__
+    if estimator.early_stopping and not partial:
+        raise ValueError(
+            "early_stopping=True is not supported with dask arrays; hold out a "
+            "validation set yourself, or fit on a numpy array.")
+    X = _check_dask_X(X)
+    if y is None:
+        raise ValueError(
+            f"{name} requires y to be passed, but the target y is None.")
+    y = _as_row_chunked(y, X, "y")
+    sw = _dask_sample_weight(sample_weight, X)
+    X, y, sw = dask.persist(X, y, sw)
+
+    continuing = partial and hasattr(estimator, "_loop")
+    warm = (estimator.warm_start or continuing) and hasattr(estimator, "coef_")
+    n_samples, n_features = X.shape
+    if continuing and n_features != estimator.n_features_in_:
+        raise ValueError(
+            f"X has {n_features} features, but {name} is expecting "
+            f"{estimator.n_features_in_} features as input.")
+    if warm and not continuing and n_features != estimator.coef_.shape[1]:
+        raise ValueError(
+            f"warm_start: X has {n_features} features but the previous fit had "
+            f"{estimator.coef_.shape[1]}; set warm_start=False to refit.")
+
+    # One pass over the persisted blocks for every check that needs the data.
+    found, finite, sw_finite, sw_min, sw_sum = dask.compute(
+        da.unique(y), da.isfinite(X).all(), da.isfinite(sw).all(), sw.min(),
+        sw.sum())
+    if not finite:
+        raise ValueError("Input X contains NaN or infinity.")
+    if not sw_finite:
+        raise ValueError("sample_weight contains NaN or infinity.")
+    if sw_min < 0:
+        raise ValueError("sample_weight must be non-negative; got negative values.")
+    if not sw_sum > 0:
+        raise ValueError("sample_weight sums to zero: at least one sample needs a "
+                         "positive weight.")
+    check_classification_targets(found)
+    if classes is None:
+        classes = found
+    unseen = np.setdiff1d(found, classes)
+    if unseen.size:
+        raise ValueError(
+            f"y contains labels {unseen.tolist()} that are not in classes "
+            f"{classes.tolist()}; pass every class in `classes` on the first "
+            f"partial_fit call.")
+    if warm and not np.array_equal(classes, estimator.classes_):
+        raise ValueError(
+            f"warm_start: the classes changed from {estimator.classes_.tolist()} to "
+            f"{classes.tolist()}; set warm_start=False to refit.")
+    K = len(classes)
+    if K < 2:
+        raise ValueError(
+            f"{name} needs samples of at least 2 classes; got 1 class: "
+            f"{classes.tolist()}.")
+    dtype = X.dtype
+    codes = y.map_blocks(_encode, classes=classes, dtype=np.intp)
+    mass = _reduce_blocks(
+        [dask.delayed(_block_class_mass, pure=False)(c, s, K) for c, s in
+         zip(codes.to_delayed().ravel(), sw.to_delayed().ravel(), strict=True)])
+    class_weight = estimator._class_weights(classes, mass)
+    s = da.map_blocks(_per_sample_weight, sw, codes, class_weight=class_weight,
+                      dtype=np.float64).astype(dtype)
+    loss = estimator._make_loss(K)
+    offset = estimator._training_offset(mass, dtype)
+    objective = DaskObjective(
+        X, codes, s, loss, n_classes=K,
+        label_smoothing=float(estimator.label_smoothing), alpha=estimator.alpha,
+        l1_ratio=estimator.l1_ratio,
+        fit_intercept=estimator.fit_intercept, offset=offset)
+    if not objective.weight_sum > 0:
+        raise ValueError("All samples have zero weight after applying class_weight; "
+                         "give some class a positive weight.")
+
+    stochastic = traits["family"] == "stochastic"
+    if estimator.max_iter is not None:
+        max_iter = estimator.max_iter
+    elif stochastic and hasattr(_training, "default_epochs"):  # as _fit does
+        max_iter = _training.default_epochs(solver, n_samples)
+    else:
+        max_iter = traits["default_max_iter"]
+    tol = estimator.tol if estimator.tol is not None else traits["default_tol"]
+    random_state = check_random_state(estimator.random_state)
+    if warm:
+        params = estimator._params_from_fit(objective)
+    else:
+        # the priors of the weighted problem, as in _fit: sum_i s_i [y_i = k]
+        params = estimator._initial_params(objective, mass * class_weight, offset)
+    carry = (continuing or estimator.warm_start) and stochastic and warm and \
+        getattr(estimator, "_loop", None) is not None
+    start_iter = estimator.n_iter_ if warm and hasattr(estimator, "n_iter_") else 0
+    monitor = Monitor(
+        watch_training_loss=stochastic and not partial, tol=tol,
+        n_iter_no_change=estimator.n_iter_no_change, callbacks=estimator.callbacks,
+        max_time=estimator.max_time, verbose=estimator.verbose, start_iter=start_iter,
+        progress_total=None if partial else max_iter, name=name)
+    try:
+        if stochastic:
+            loop = copy.deepcopy(estimator._loop) if carry else \
+                init_loop_state(solver, params)
+            rng = estimator._rng if (partial and hasattr(estimator, "_rng")) else \
+                np.random.default_rng(random_state.randint(np.iinfo(np.int32).max))
+            stream_epochs(objective, solver, params, loop,
+                          n_epochs=1 if partial else max_iter, rng=rng,
+                          monitor=monitor, horizon=None if partial else max_iter)
+            n_iter = monitor.iteration - start_iter
+            # tol=None (the default): the schedule ran to its planned end.
+            converged = partial or monitor.stop_reason is not None or tol is None
+            message = (f"{max_iter} epochs ended with the training loss still "
+                       f"improving by more than tol={tol}")
+        else:
+            result = solver.minimize(objective, params, max_iter=max_iter, tol=tol,
+                                     monitor=monitor)
+            params, n_iter = result.params, result.n_iter
+            converged = result.converged or result.stopped
+            message = result.message
+    finally:
+        monitor.close()
+
+    if not np.all(np.isfinite(params)):
+        raise FloatingPointError(
+            "The solver produced non-finite coefficients; standardize X (e.g. "
+            "StandardScaler), increase alpha or use solver='lbfgs'.")
+    if not converged and monitor.stop_reason is None:
+        warnings.warn(
+            f"{name} with solver={estimator.solver!r} did not converge: {message}. "
+            f"Increase max_iter (now {max_iter}), loosen tol (now {tol}), or "
+            f"standardize X (e.g. with StandardScaler).", ConvergenceWarning,
+            stacklevel=4)
+
+    estimator.n_features_in_ = n_features
+    if hasattr(estimator, "feature_names_in_"):
+        del estimator.feature_names_in_
+    estimator.classes_ = classes
+    estimator._store_params(params, objective)
+    estimator.n_iter_ = start_iter + max(int(n_iter), 0)
+    curve = monitor.loss_curve
+    estimator.loss_curve_ = (list(estimator.loss_curve_) + curve) if (
+        warm and hasattr(estimator, "loss_curve_")) else curve
+    estimator.stop_reason_ = monitor.stop_reason or (
+        "converged" if converged else "max_iter")
+    if stochastic:
+        estimator._loop = loop
+        if partial:
+            estimator._rng = rng
+    return estimator
+
+
+def _reduce_blocks(parts, split_every=8):
+    import dask
+
+    return dask.compute(_tree_sum(parts, split_every))[0]
+
+
+class _ChunkMonitor:
+    """Stands in for the Monitor inside one chunk: records the loss, never stops."""
+
+    learning_rate = None
+    loss = None
+
+    def __call__(self, params, loss):
+        self.loss = loss
+        return False
+
+
+def stream_epochs(objective, optimizer, params, loop, *, n_epochs, rng, monitor,
+                  horizon=None):
+    """Stochastic epochs over a :class:`DaskObjective`'s chunks, in place.
+
+    One epoch fetches each chunk once, in an order shuffled by ``rng``, and runs
+    :func:`~skce._training.run_epochs` over it (shuffled mini-batches). Each chunk's
+    objective is normalized by ``n_c * S / n`` instead of its own weight sum, so
+    the expected step over an epoch is a step on the global objective. Schedules see
+    one epoch per pass over all the chunks, not one per chunk.
+
+    Returns
+    -------
+    n_done : int
+        Epochs run.
+    """
+    import dask
+
+    n, S = objective.n_samples, objective.weight_sum
+    loss_fn, K, smoothing = objective.loss, objective.n_classes, \
+        objective.label_smoothing
+    schedule_end = getattr(optimizer.learning_rate, "end_epoch", None)
+    end = loop.epoch + horizon if horizon else None  # run_epochs counts from here
+    n_done = 0
+    for _ in range(n_epochs):
+        epoch, schedule_state = loop.epoch, loop.schedule_state
+        total = 0.0
+        for j in rng.permutation(objective.n_chunks):
+            Xc, codes, sw = dask.compute(*objective._blocks[j])
+            chunk = Objective(Xc, HardTargets(codes, K, smoothing), sw, loss_fn,
+                              alpha=objective.alpha, l1_ratio=objective.l1_ratio,
+                              fit_intercept=objective.fit_intercept,
+                              offset=objective.offset)
+            chunk.weight_sum = Xc.shape[0] * S / n
+            inner = _ChunkMonitor()
+            loop.schedule_state = copy.deepcopy(schedule_state)
+            run_epochs(chunk, optimizer, params, loop, n_epochs=1, rng=rng,
+                       monitor=inner, horizon=end and end - epoch)
+            loop.epoch = epoch  # one chunk is not an epoch
+            total += inner.loss * Xc.shape[0]
+        loss = total / n
+        loop.epoch = epoch + 1
+        loop.schedule_state = schedule_state
+        if schedule_end is not None:
+            schedule_end(loop.schedule_state, loss)
+        n_done += 1
+        monitor.learning_rate = inner.learning_rate
+        if monitor(params, loss):
+            break
+    return n_done
