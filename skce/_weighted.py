@@ -163,8 +163,11 @@ default="balanced"
     separate method, rather than a parameter switching what ``predict_proba``
     returns, keeps ``predict``, ``predict_proba`` and ``decision_function``
     consistent with each other, and makes the choice visible where the
-    probabilities are used (pass ``response_method="predict_proba_prior"`` to
-    :func:`sklearn.metrics.make_scorer` to score them).
+    probabilities are used. To score them, pass a callable as ``scoring``, e.g.
+    ``lambda est, X, y: -log_loss(y, est.predict_proba_prior(X))``
+    (``make_scorer`` accepts only the standard response methods); a ``Pipeline``
+    does not forward the method, so call it as
+    ``pipe[-1].predict_proba_prior(pipe[:-1].transform(X))``.
 
     References
     ----------
