@@ -28,7 +28,7 @@ from ._loss import (
     log_softmax,
 )
 from ._objective import Objective
-from ._training import Monitor, init_loop_state, run_epochs
+from ._training import Monitor, default_epochs, init_loop_state, run_epochs
 from ._weights import class_weight_vector
 from .solvers import SOLVERS, resolve_solver, solver_traits
 
@@ -311,8 +311,9 @@ class BaseCEClassifier(ClassifierMixin, BaseEstimator):
         stochastic = traits["family"] == "stochastic"
         if partial and not stochastic:  # guarded by available_if; keep it honest
             raise AttributeError("partial_fit needs a stochastic solver.")
-        max_iter = self.max_iter if self.max_iter is not None else \
-            traits["default_max_iter"]
+        max_iter = self.max_iter if self.max_iter is not None else (
+            default_epochs(solver, n_samples) if stochastic
+            else traits["default_max_iter"])
         tol = self.tol if self.tol is not None else traits["default_tol"]
 
         random_state = check_random_state(self.random_state)
@@ -362,9 +363,10 @@ class BaseCEClassifier(ClassifierMixin, BaseEstimator):
                 run_epochs(objective, solver, params, loop, n_epochs=n_epochs, rng=rng,
                            monitor=monitor, horizon=None if partial else max_iter)
                 n_iter = monitor.iteration - start_iter
-                converged = partial or monitor.stop_reason is not None
+                # tol=None (the default): the schedule ran to its planned end.
+                converged = partial or monitor.stop_reason is not None or tol is None
                 message = (f"{max_iter} epochs ended with the training loss still "
-                           f"improving by more than tol={tol:g}")
+                           f"improving by more than tol={tol}")
             else:
                 result = solver.minimize(objective, params, max_iter=max_iter, tol=tol,
                                          monitor=monitor)

@@ -61,7 +61,9 @@ class Monitor:
     watch_training_loss : bool
         Stop when the training loss has not improved by ``tol`` for
         ``n_iter_no_change`` iterations (the rule of the stochastic solvers).
-    tol : float
+    tol : float or None
+        None switches the training-loss rule off (the validation rule then counts
+        any improvement).
     n_iter_no_change : int
     validation : callable or None
         ``params -> validation loss``; when given, stopping and the best parameters
@@ -78,8 +80,8 @@ class Monitor:
     def __init__(self, *, watch_training_loss, tol, n_iter_no_change, validation=None,
                  callbacks=(), max_time=None, verbose=0, start_iter=0,
                  progress_total=None, name=""):
-        self.watch_training_loss = watch_training_loss
-        self.tol = tol
+        self.watch_training_loss = watch_training_loss and tol is not None
+        self.tol = 0.0 if tol is None else tol
         self.n_iter_no_change = n_iter_no_change
         self.validation = validation
         self.callbacks = list(callbacks or ())
@@ -130,8 +132,8 @@ class Monitor:
                     self.best_params = params.copy()
                     self.best_iteration = self.iteration
             if self.no_improvement >= self.n_iter_no_change:
-                self.stop_reason = (
-                    "early_stopping" if self.validation is not None else "no_improvement")
+                self.stop_reason = ("early_stopping" if self.validation is not None
+                                    else "no_improvement")
         elapsed = self.elapsed()
         self._report(loss, val, elapsed)
         if self.callbacks:
@@ -174,21 +176,60 @@ class LoopState:
     step: int = 0
     epoch: int = 0
     base_rate: Any = None  # the resolved "auto" rate
+    reference_loss: Any = None  # the objective where training started
 
 
 def init_loop_state(optimizer, params):
+    """A fresh :class:`LoopState` for ``optimizer`` starting at ``params``."""
     lr = optimizer.learning_rate
     schedule_state = lr.init() if isinstance(lr, Schedule) else {}
     return LoopState(optimizer.init(params), schedule_state)
 
 
-def _rate(optimizer, objective, loop, n_epochs):
+def default_epochs(optimizer, n_samples):
+    """Epochs run when ``max_iter=None``: a budget of updates, not of epochs.
+
+    ``ceil(default_steps / batches_per_epoch)`` clipped to ``[min_epochs,
+    max_epochs]``; a solver without ``default_steps`` (a user-written one) gets its
+    ``default_max_iter`` or 200. The cap keeps fits on tiny data sets, where an
+    epoch is one or two updates, from running tens of thousands of epochs.
+
+    Examples
+    --------
+    >>> from skce.solvers import Adam, SGD
+    >>> from skce._training import default_epochs
+    >>> default_epochs(Adam(), 1797)  # 57 batches of 32 per epoch, 20000 updates
+    351
+    >>> default_epochs(Adam(), 150)  # capped
+    2000
+    >>> default_epochs(Adam(), 10**6)
+    10
+    """
+    steps = getattr(optimizer, "default_steps", None)
+    if steps is None:
+        return getattr(optimizer, "default_max_iter", None) or 200
+    batch_size = max(1, min(int(optimizer.batch_size), n_samples))
+    n_batches = -(-n_samples // batch_size)
+    epochs = -(-int(steps) // n_batches)
+    epochs = min(epochs, int(getattr(optimizer, "max_epochs", epochs)))
+    return max(int(getattr(optimizer, "min_epochs", 1)), epochs)
+
+
+def cosine(progress):
+    """Cosine annealing factor, 1 at ``progress=0`` down to 0 at 1 (clipped)."""
+    return 0.5 * (1.0 + math.cos(math.pi * min(max(progress, 0.0), 1.0)))
+
+
+def _rate(optimizer, objective, loop, position, horizon):
+    """The learning rate of the next update at ``position`` (fractional epochs)."""
     lr = optimizer.learning_rate
     if isinstance(lr, Schedule):
-        return lr.rate(loop.schedule_state, loop.step, loop.epoch, n_epochs)
-    if isinstance(lr, str):  # "auto": 1 / L(b), decayed as 1 / sqrt(1 + epoch)
+        return lr.rate(loop.schedule_state, loop.step, position, horizon)
+    if isinstance(lr, str):  # "auto": peak rate, cosine over the horizon
         if loop.base_rate is None:
-            loop.base_rate = optimizer.auto_learning_rate(objective)
+            loop.base_rate = float(optimizer.auto_learning_rate(objective))
+        if horizon:
+            return loop.base_rate * cosine(position / horizon)
         return loop.base_rate / math.sqrt(1.0 + loop.epoch)
     return float(lr)
 
@@ -207,7 +248,11 @@ def run_epochs(objective, optimizer, params, loop, *, n_epochs, rng, monitor,
     rng : numpy.random.Generator
     monitor : Monitor
     horizon : int or None
-        The planned number of epochs (``max_iter``) for schedules that need it.
+        The planned number of epochs of this call (``max_iter``) for schedules
+        that need it; None under ``partial_fit``. Schedules see the absolute
+        position (epochs carried over warm starts included), so the horizon they
+        get is the epochs done before this call plus ``horizon``: a warm start
+        continues the schedule towards a new end instead of replaying it.
 
     Returns
     -------
@@ -216,18 +261,27 @@ def run_epochs(objective, optimizer, params, loop, *, n_epochs, rng, monitor,
     """
     n = objective.n_samples
     batch_size = max(1, min(int(optimizer.batch_size), n))
+    n_batches = -(-n // batch_size)
+    if horizon:
+        horizon = loop.epoch + horizon
     schedule = optimizer.learning_rate if isinstance(
         optimizer.learning_rate, Schedule) else None
+    if loop.reference_loss is None:
+        loop.reference_loss = float(objective.smooth_value(params))
+    # A cross-entropy 1e4 times its starting value (and at least 1e4 nats a
+    # sample) means the steps overshoot: finite but meaningless coefficients.
+    limit = 1e4 * max(loop.reference_loss, 1.0)
     n_done = 0
     for _ in range(n_epochs):
         order = rng.permutation(n)
         total = 0.0
         lr = None
-        for start in range(0, n, batch_size):
+        for j, start in enumerate(range(0, n, batch_size)):
             rows = np.sort(order[start:start + batch_size])
             value, grad = objective.value_grad(params, rows)
-            lr = _rate(optimizer, objective, loop, horizon)
-            if not math.isfinite(value) or not np.all(np.isfinite(grad)):
+            lr = _rate(optimizer, objective, loop, loop.epoch + j / n_batches,
+                       horizon)
+            if not math.isfinite(value):
                 raise FloatingPointError(
                     f"Training diverged: the loss became non-finite at epoch "
                     f"{loop.epoch + 1} with learning_rate={lr:.3g}. Lower the "
@@ -242,10 +296,17 @@ def run_epochs(objective, optimizer, params, loop, *, n_epochs, rng, monitor,
             loop.step += 1
             total += value * len(rows)
         loss = total / n + objective.l1_penalty(params)
-        if not np.all(np.isfinite(params)):
+        if not (math.isfinite(loss) and np.all(np.isfinite(params))):
             raise FloatingPointError(
                 f"Training diverged: non-finite coefficients at epoch {loop.epoch + 1} "
-                f"with learning_rate={lr:.3g}. Lower the solver's learning_rate.")
+                f"with learning_rate={lr:.3g}. Lower the solver's learning_rate (or "
+                f"use learning_rate='auto'), or standardize X (e.g. StandardScaler).")
+        if loss > limit:
+            raise FloatingPointError(
+                f"Training diverged: the training loss grew from "
+                f"{loop.reference_loss:.3g} to {loss:.3g} by epoch {loop.epoch + 1} "
+                f"with learning_rate={lr:.3g}. Lower the solver's learning_rate (or "
+                f"use learning_rate='auto'), or standardize X (e.g. StandardScaler).")
         loop.epoch += 1
         n_done += 1
         if schedule is not None:

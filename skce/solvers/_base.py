@@ -59,30 +59,98 @@ class FullBatchSolver(BaseEstimator):
 
 
 class FirstOrderSolver(BaseEstimator):
-    """Base for the stochastic first-order optimizers (init / update)."""
+    """Base for the stochastic first-order optimizers (init / update).
+
+    Defaults shared by the family, measured on standardized iris, wine,
+    breast_cancer and digits (``alpha=1e-4``, relative objective gap to newton-cg):
+
+    - ``learning_rate="auto"``: :meth:`auto_learning_rate` decayed by a cosine from
+      1 to 0 over the planned epochs (``max_iter``), by ``1 / sqrt(1 + epoch)``
+      under ``partial_fit``, where no horizon is known.
+    - ``max_iter=None`` runs ``ceil(default_steps / batches_per_epoch)`` epochs (at
+      least ``min_epochs``): a budget of updates, not of epochs, since the number of
+      updates an ill-conditioned problem needs hardly depends on its size. Small
+      data sets get more epochs (at most ``max_epochs``), large ones fewer (at
+      least ``min_epochs``); the work of a fit stays bounded.
+    - ``tol=None``: no stopping on the training loss; the schedule runs to its end.
+    """
 
     family = "stochastic"
     supports_l1 = True
     needs_hessian = False
-    default_max_iter = 200
-    default_tol = 1e-4
-    momentum_scale = 1.0  # effective step = lr / momentum_scale for 'auto'
+    default_max_iter = None  # from default_steps, see skce._training.default_epochs
+    default_steps = 20_000
+    min_epochs = 10
+    max_epochs = 2000
+    default_tol = None
+    momentum_scale = 1.0  # effective step = lr * momentum_scale
+    auto_rate_scale = 20.0
+    auto_rate = None  # adaptive methods: a fixed peak, in units of the parameters
 
     def auto_learning_rate(self, objective):
-        """The "auto" step: 1 / L(b), with L(b) the expected smoothness of a batch.
+        """The peak of the "auto" rate: ``auto_rate_scale / (momentum_scale * L)``.
 
-        For batches of b out of n samples, L(b) = n (b - 1) / (b (n - 1)) L
-        + (n - b) / (b (n - 1)) L_max (Gower et al. 2019, "SGD: general analysis and
-        improved rates"), with L the full-batch and L_max the per-sample bound.
-        Momentum methods divide by 1 / (1 - momentum) since their effective step is
-        lr / (1 - momentum).
+        L is the largest curvature the link allows, c * lambda_max(sum_i s_i x~_i
+        x~_i^T) / sum_i s_i + l2 with x~ = [x, 1] and c = 1/2 (softmax) or 1/4
+        (sigmoid), found by power iteration (:func:`curvature_bound`). It follows
+        the scale of X, so unscaled features get a proportionally smaller rate.
+        Steps of 1/L are safe but slow here: near a near-separable optimum the
+        curvature is far below L, and cross-entropy's gradients are bounded, so
+        ``auto_rate_scale = 20`` times larger peaks, annealed to 0, measured best
+        (within 1e-2 relative objective on all four data sets). Momentum methods
+        divide by ``momentum_scale = 1 / (1 - momentum)``, their effective step
+        multiplier. Adaptive methods (Adagrad, RMSprop, Adam) override this with a
+        constant ``auto_rate``, as their steps are in units of the parameters.
         """
-        n = objective.n_samples
-        b = min(self.batch_size, n)
-        L = objective.lipschitz_bound()
-        L_max = objective.lipschitz_bound(per_sample=True)
-        if n > 1:
-            Lb = n * (b - 1) / (b * (n - 1)) * L + (n - b) / (b * (n - 1)) * L_max
-        else:
-            Lb = L_max
-        return 1.0 / (Lb * self.momentum_scale)
+        fixed = getattr(self, "auto_rate", None)
+        if fixed is not None:
+            return fixed
+        rate = self.auto_rate_scale / curvature_bound(objective)
+        if objective.l2 > 0:  # the L2 part is a quadratic: steps above 1 / l2 flip it
+            rate = min(rate, 1.0 / objective.l2)
+        return rate / self.momentum_scale
+
+
+def curvature_bound(objective, n_iter=30):
+    """Power-iteration estimate of the smoothness constant of the smooth objective.
+
+    Returns c * lambda_max(X~^T S X~ / sum(s)) + l2, with X~ = [X, 1] (the column of
+    ones only when fitting an intercept), S = diag(sample_weight) and c = 1/2 for
+    softmax, 1/4 for the sigmoid. Deterministic (starts from a vector of ones);
+    costs ``2 * n_iter`` products with X.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skce._loss import HardTargets, SigmoidCrossEntropy
+    >>> from skce._objective import Objective
+    >>> from skce.solvers._base import curvature_bound
+    >>> X = np.diag([3.0, 1.0])
+    >>> obj = Objective(X, HardTargets(np.array([0, 1]), 2), np.ones(2),
+    ...                 SigmoidCrossEntropy(), fit_intercept=False)
+    >>> round(curvature_bound(obj), 6)  # 1/4 * 9 / 2
+    1.125
+    """
+    X, s = objective.X, np.asarray(objective.sample_weight, dtype=np.float64)
+    d = objective.n_features
+    fit_intercept = objective.fit_intercept
+    v = np.ones(d + int(fit_intercept))
+    lam = 0.0
+    for _ in range(n_iter):
+        norm = np.linalg.norm(v)
+        if norm == 0:
+            break
+        v = v / norm
+        u = np.asarray(X @ v[:d], dtype=np.float64).ravel()
+        if fit_intercept:
+            u = u + v[d]
+        u *= s
+        w = np.empty_like(v)
+        w[:d] = np.asarray(X.T @ u, dtype=np.float64).ravel()
+        if fit_intercept:
+            w[d] = u.sum()
+        w /= objective.weight_sum
+        lam = float(v @ w)
+        v = w
+    c = 0.5 if objective.loss.n_outputs > 1 else 0.25
+    return c * lam + objective.l2 + 1e-12

@@ -6,6 +6,13 @@ Each optimizer is its hyperparameters plus two pure functions (optax's seam):
 never hidden on the object, so it can be carried across ``partial_fit`` calls,
 pickled and inspected. ``learning_rate`` is resolved by the loop (a float, a schedule
 or ``"auto"``) and passed in.
+
+Defaults (see :class:`~skce.solvers.FirstOrderSolver`): ``learning_rate="auto"`` is a
+peak rate annealed to 0 by a cosine over the planned epochs, and ``max_iter=None``
+runs a budget of updates (``default_steps``). Measured on standardized iris, wine,
+breast_cancer and digits with ``alpha=1e-4``, every optimizer but single-sample
+:class:`SGD` ends within 1e-2 relative objective of the optimum
+(``tests/test_stochastic.py``).
 """
 
 from typing import NamedTuple
@@ -51,10 +58,22 @@ class SGD(FirstOrderSolver):
     Parameters
     ----------
     learning_rate : float, "auto" or Schedule, default="auto"
-        "auto" is 1 / L(b), the inverse expected smoothness of a batch (see
-        ``FirstOrderSolver.auto_learning_rate``), decayed as ``1 / sqrt(1 + epoch)``;
-        a float is a constant rate; a schedule object gives the rate per step/epoch.
+        "auto" peaks at ``auto_rate_scale / L`` with L the curvature bound of
+        ``FirstOrderSolver.auto_learning_rate`` (``auto_rate_scale`` is 0.5 for
+        one sample per update, 20 for mini-batches) and is annealed to 0 by a
+        cosine over the planned epochs (``1 / sqrt(1 + epoch)`` under
+        ``partial_fit``); a float is a constant rate; a schedule object gives the
+        rate per update.
     batch_size : int, default=1
+
+    Notes
+    -----
+    With ``batch_size=1`` a sample of large norm ||x||^2 kicks the weights by
+    ``learning_rate * ||x||^2``: rare features of large standardized values (some
+    pixels of digits) make single-sample SGD slow to reach a tight optimum, and
+    mini-batches (:class:`MiniBatchSGD`) or adaptive steps (:class:`Adam`) do
+    better there. Each update is a Python step, so its default budget of
+    ``default_steps = 20000`` updates also bounds the time of a fit.
 
     Examples
     --------
@@ -70,6 +89,11 @@ class SGD(FirstOrderSolver):
     def __init__(self, learning_rate="auto", batch_size=1):
         self.learning_rate = learning_rate
         self.batch_size = batch_size
+
+    @property
+    def auto_rate_scale(self):
+        # single samples are noisy: a peak 40 times below the mini-batch one
+        return 0.5 if self.batch_size == 1 else 20.0
 
     def init(self, params):
         return StepState(0)
@@ -106,7 +130,9 @@ class Momentum(FirstOrderSolver):
     Parameters
     ----------
     learning_rate : float, "auto" or Schedule, default="auto"
-        "auto" is (1 - momentum) / L(b), decayed as ``1 / sqrt(1 + epoch)``.
+        "auto" peaks at ``20 (1 - momentum) / L`` (see
+        ``FirstOrderSolver.auto_learning_rate``), annealed to 0 by a cosine over
+        the planned epochs (``1 / sqrt(1 + epoch)`` under ``partial_fit``).
     momentum : float in [0, 1), default=0.9
     batch_size : int, default=32
 
@@ -155,7 +181,8 @@ class Nesterov(Momentum):
 
     def update(self, grad, state, params, learning_rate):
         v = self.momentum * state.velocity + grad
-        return -learning_rate * (grad + self.momentum * v), MomentumState(state.t + 1, v)
+        step = -learning_rate * (grad + self.momentum * v)
+        return step, MomentumState(state.t + 1, v)
 
 
 class Adagrad(FirstOrderSolver):
@@ -165,7 +192,9 @@ class Adagrad(FirstOrderSolver):
 
     Parameters
     ----------
-    learning_rate : float or Schedule, default=0.1
+    learning_rate : float, "auto" or Schedule, default="auto"
+        "auto" is 1.0 annealed to 0 by a cosine over the planned epochs
+        (``1 / sqrt(1 + epoch)`` under ``partial_fit``).
     epsilon : float, default=1e-8
     batch_size : int, default=32
 
@@ -176,7 +205,9 @@ class Adagrad(FirstOrderSolver):
     0.5
     """
 
-    def __init__(self, learning_rate=0.1, epsilon=1e-8, batch_size=32):
+    auto_rate = 1.0
+
+    def __init__(self, learning_rate="auto", epsilon=1e-8, batch_size=32):
         self.learning_rate = learning_rate
         self.epsilon = epsilon
         self.batch_size = batch_size
@@ -197,8 +228,14 @@ class RMSprop(FirstOrderSolver):
 
     Parameters
     ----------
-    learning_rate : float or Schedule, default=0.001
-    rho : float in [0, 1), default=0.9
+    learning_rate : float, "auto" or Schedule, default="auto"
+        "auto" is 0.03 annealed to 0 by a cosine over the planned epochs
+        (``1 / sqrt(1 + epoch)`` under ``partial_fit``).
+    rho : float in [0, 1), default=0.99
+        PyTorch's default. With Hinton's 0.9 the running mean of g^2 forgets in
+        ten updates: on coordinates whose feature is rare, the tiny L2 gradient
+        gets divided by its own size and RMSprop settles away from the optimum
+        (measured: 8e-2 relative objective on digits, 4e-3 with 0.99).
     epsilon : float, default=1e-8
     batch_size : int, default=32
 
@@ -209,7 +246,9 @@ class RMSprop(FirstOrderSolver):
     0.99
     """
 
-    def __init__(self, learning_rate=1e-3, rho=0.9, epsilon=1e-8, batch_size=32):
+    auto_rate = 0.03
+
+    def __init__(self, learning_rate="auto", rho=0.99, epsilon=1e-8, batch_size=32):
         self.learning_rate = learning_rate
         self.rho = rho
         self.epsilon = epsilon
@@ -233,7 +272,10 @@ class Adam(FirstOrderSolver):
 
     Parameters
     ----------
-    learning_rate : float or Schedule, default=0.001
+    learning_rate : float, "auto" or Schedule, default="auto"
+        "auto" is 0.03 annealed to 0 by a cosine over the planned epochs
+        (``1 / sqrt(1 + epoch)`` under ``partial_fit``); the usual 1e-3 is too
+        timid for these near-separable convex problems.
     beta_1 : float in [0, 1), default=0.9
     beta_2 : float in [0, 1), default=0.999
     epsilon : float, default=1e-8
@@ -250,7 +292,9 @@ class Adam(FirstOrderSolver):
     True
     """
 
-    def __init__(self, learning_rate=1e-3, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
+    auto_rate = 0.03
+
+    def __init__(self, learning_rate="auto", beta_1=0.9, beta_2=0.999, epsilon=1e-8,
                  batch_size=32):
         self.learning_rate = learning_rate
         self.beta_1 = beta_1
