@@ -100,7 +100,7 @@ class SoftmaxRegressor(BaseCEClassifier):
     >>> clf.predict(X[:3])
     array([0, 0, 0])
     >>> clf.predict_proba(X[:1]).round(3)
-    array([[0.998, 0.002, 0.   ]])
+    array([[1., 0., 0.]])
     """
 
     def __init__(self, *, solver="lbfgs", alpha=1e-4, l1_ratio=0.0, fit_intercept=True,
