@@ -16,7 +16,6 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import make_scorer, recall_score
 from sklearn.model_selection import (
     GridSearchCV,
-    RepeatedStratifiedKFold,
     StratifiedKFold,
     cross_validate,
 )
@@ -490,19 +489,26 @@ def _thin_cancer(seed=0):
 
 @pytest.mark.parametrize("make", [_thin_digits, _thin_cancer])
 def test_weighted_beats_unweighted_on_imbalanced_data(make):
-    X, y = make()
-    minority = np.argmin(np.bincount(y))
-    scoring = {"ba": "balanced_accuracy",
-               "recall": make_scorer(recall_score, labels=[minority], average="macro")}
-    cv = RepeatedStratifiedKFold(n_splits=5, n_repeats=2, random_state=0)
-    scores = {}
-    for name, clf in [("plain", SoftmaxRegressor()),
-                      ("weighted", WeightedCEClassifier())]:
-        r = cross_validate(make_pipeline(StandardScaler(), clf), X, y, cv=cv,
-                           scoring=scoring)
-        scores[name] = r["test_ba"].mean(), r["test_recall"].mean()
-    assert scores["weighted"][0] > scores["plain"][0]
-    assert scores["weighted"][1] > scores["plain"][1]
+    # Which few minority samples survive the thinning matters: average over three
+    # draws (over eight draws, weighted won on balanced accuracy 8/8 on digits and
+    # 7/8 on breast_cancer; see examples/plot_imbalanced.py).
+    scores = {"plain": [], "weighted": []}
+    for draw in range(3):
+        X, y = make(draw)
+        minority = np.argmin(np.bincount(y))
+        scoring = {"ba": "balanced_accuracy",
+                   "recall": make_scorer(recall_score, labels=[minority],
+                                         average="macro")}
+        cv = StratifiedKFold(n_splits=5, shuffle=True, random_state=draw)
+        for name, clf in [("plain", SoftmaxRegressor()),
+                          ("weighted", WeightedCEClassifier())]:
+            r = cross_validate(make_pipeline(StandardScaler(), clf), X, y, cv=cv,
+                               scoring=scoring)
+            scores[name].append((r["test_ba"].mean(), r["test_recall"].mean()))
+    plain, weighted = np.mean(scores["plain"], axis=0), np.mean(scores["weighted"],
+                                                                axis=0)
+    assert weighted[0] > plain[0] + 0.01  # balanced accuracy
+    assert weighted[1] > plain[1] + 0.02  # minority recall
 
 
 def test_imblearn_pipeline_with_sampler():
