@@ -205,6 +205,9 @@ def _iris_scaled():
     return StandardScaler().fit_transform(X), y
 
 
+# tol=1e-9 can be below what gd resolves in float64 ("no decrease left"); the
+# agreement asserted below is what matters
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 @pytest.mark.parametrize("solver", ["newton-cg", "gd"])
 @pytest.mark.parametrize("binary", [False, True])
 def test_focal_full_batch_solvers_agree_with_lbfgs(solver, binary):
