@@ -43,8 +43,8 @@ class SoftmaxRegressor(BaseCEClassifier):
         training loss (or the validation loss, with early stopping) has not improved
         by tol for n_iter_no_change epochs; default 1e-4.
     warm_start : bool, default=False
-        Start from the previous ``coef_`` and ``intercept_`` (and, for stochastic solvers,
-        the previous optimizer state).
+        Start from the previous ``coef_`` and ``intercept_`` (and, for stochastic
+        solvers, the previous optimizer state).
     random_state : int, RandomState instance or None, default=None
         Seeds shuffling (stochastic solvers) and the validation split.
     verbose : int, default=0

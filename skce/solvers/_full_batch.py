@@ -121,8 +121,8 @@ class NewtonCG(FullBatchSolver):
     Order of calls per iteration: value and gradient -> Hessian setup (the softmax at
     the current point) -> CG solve of H p = -g to relative residual
     ``min(0.5, sqrt(||g||))`` (Eisenstat-Walker forcing, superlinear near the
-    optimum) -> backtracking line search on the objective (step 1 first; one product with X
-    per trial) -> convergence check ``max|g| <= tol``.
+    optimum) -> backtracking line search on the objective (step 1 first; one product
+    with X per trial) -> convergence check ``max|g| <= tol``.
 
     Parameters
     ----------
@@ -269,13 +269,14 @@ class GradientDescent(FullBatchSolver):
         message = f"reached max_iter={max_iter}"
         eps = np.finfo(dtype).eps
         n_iter = 0
-        for n_iter in range(1, max_iter + 1):
+        for n_iter in range(1, max_iter + 1):  # noqa: B007 (returned after the loop)
             f_y, g_y = objective.value_grad(y)
             for _ in range(60):
                 x_new = objective.prox(y - g_y / L, 1.0 / L)
                 diff = x_new - y
                 f_new = objective.smooth_value(x_new)
-                bound = f_y + float(np.vdot(g_y, diff)) + 0.5 * L * float(np.vdot(diff, diff))
+                bound = (f_y + float(np.vdot(g_y, diff))
+                         + 0.5 * L * float(np.vdot(diff, diff)))
                 # relative slack: at float precision the bound can fail by rounding
                 if f_new <= bound + 10 * eps * abs(f_y):
                     break
