@@ -20,6 +20,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
+from . import _array_api
 from ._loss import (
     HardTargets,
     SigmoidCrossEntropy,
@@ -267,6 +268,10 @@ class BaseCEClassifier(ClassifierMixin, BaseEstimator):
 
             return fit_dask(self, X, y, sample_weight, solver=solver, traits=traits,
                             partial=partial, classes=classes)
+        if _array_api.uses_array_api(X):  # torch, CuPy...: fit on X's device
+            return _array_api.fit_array_api(self, X, y, sample_weight, solver=solver,
+                                            traits=traits, partial=partial,
+                                            classes=classes)
         continuing = partial and hasattr(self, "_loop")
         warm = (self.warm_start or continuing) and hasattr(self, "coef_")
         X = validate_data(self, X, reset=not continuing, accept_sparse=_ACCEPT_SPARSE,
@@ -472,6 +477,8 @@ class BaseCEClassifier(ClassifierMixin, BaseEstimator):
         (n_samples, n_classes)
         """
         check_is_fitted(self)
+        if _array_api.uses_array_api(X):
+            return _array_api.decision_function(self, X)
         X = validate_data(self, X, reset=False, accept_sparse=_ACCEPT_SPARSE,
                           dtype=_DTYPES)
         scores = np.asarray(X @ self.coef_.T) + self.intercept_
@@ -488,6 +495,8 @@ class BaseCEClassifier(ClassifierMixin, BaseEstimator):
         -------
         ndarray of shape (n_samples,)
         """
+        if _array_api.uses_array_api(X):
+            return _array_api.predict(self, X)
         scores = self.decision_function(X)
         if scores.ndim == 1:
             return self.classes_[(scores > 0).astype(np.intp)]
@@ -505,6 +514,8 @@ class BaseCEClassifier(ClassifierMixin, BaseEstimator):
         ndarray of shape (n_samples, n_classes)
             Columns follow ``classes_``.
         """
+        if _array_api.uses_array_api(X):
+            return _array_api.predict_proba(self, X)
         return np.exp(self.predict_log_proba(X))
 
     def predict_log_proba(self, X):
@@ -518,6 +529,8 @@ class BaseCEClassifier(ClassifierMixin, BaseEstimator):
         -------
         ndarray of shape (n_samples, n_classes)
         """
+        if _array_api.uses_array_api(X):
+            return _array_api.predict_log_proba(self, X)
         scores = self.decision_function(X)
         if scores.ndim == 1:
             return np.column_stack([log_expit(-scores), log_expit(scores)])
