@@ -6,7 +6,9 @@ the loss (``_make_loss``), the class weights (``_class_weights``) or the logit o
 (``_training_offset``) and nothing else.
 """
 
+import functools
 import numbers
+import types
 import warnings
 
 import numpy as np
@@ -16,7 +18,6 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
-from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
@@ -70,6 +71,31 @@ def _has_stochastic_solver(self):
             f"full-batch. Use one of {_stochastic_names()} or a first-order solver "
             f"object from skce.solvers.")
     return True
+
+
+class _stochastic_only:
+    """``available_if(_has_stochastic_solver)`` whose AttributeError says why.
+
+    scikit-learn's ``available_if`` replaces the check's message with "has no
+    attribute"; here ``clf.partial_fit`` on a full-batch solver names the solvers
+    that have it, while ``hasattr`` stays False as duck typing expects.
+    """
+
+    def __init__(self, fn):
+        self.fn = fn
+        functools.update_wrapper(self, fn)
+
+    def __get__(self, obj, owner=None):
+        if obj is None:
+            return self.fn
+        try:
+            _has_stochastic_solver(obj)
+        except AttributeError:
+            raise
+        except Exception as exc:  # e.g. an unknown solver name: not available
+            raise AttributeError(
+                f"partial_fit is unavailable: {exc}") from exc
+        return types.MethodType(self.fn, obj)
 
 
 class BaseCEClassifier(ClassifierMixin, BaseEstimator):
@@ -226,7 +252,7 @@ class BaseCEClassifier(ClassifierMixin, BaseEstimator):
         """
         return self._fit(X, y, sample_weight, partial=False, classes=None)
 
-    @available_if(_has_stochastic_solver)
+    @_stochastic_only
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """One epoch over the chunk ``(X, y)``, carrying the optimizer state.
 
@@ -314,7 +340,7 @@ class BaseCEClassifier(ClassifierMixin, BaseEstimator):
         offset = self._training_offset(mass, dtype)
 
         stochastic = traits["family"] == "stochastic"
-        if partial and not stochastic:  # guarded by available_if; keep it honest
+        if partial and not stochastic:  # guarded by _stochastic_only; keep it honest
             raise AttributeError("partial_fit needs a stochastic solver.")
         max_iter = self.max_iter if self.max_iter is not None else (
             default_epochs(solver, n_samples) if stochastic
@@ -346,6 +372,8 @@ class BaseCEClassifier(ClassifierMixin, BaseEstimator):
             # and the equivalent sample weights then start, and end, alike
             fit_mass = np.bincount(target, weights=s, minlength=K) if kind == "hard" \
                 else s.astype(np.float64) @ target
+            if partial:  # a first chunk may lack classes: its priors would pin
+                fit_mass = np.ones(K)  # theirs near log(1e-12); start uniform
             params = self._initial_params(objective, fit_mass, offset)
 
         carry = (continuing or self.warm_start) and stochastic and \
