@@ -175,7 +175,8 @@ class LoopState:
     schedule_state: dict = field(default_factory=dict)
     step: int = 0
     epoch: int = 0
-    base_rate: Any = None  # the resolved "auto" rate
+    base_rate: Any = None  # the resolved "auto" peak rate
+    rate_key: str = ""  # repr of the optimizer that resolved base_rate
     reference_loss: Any = None  # the objective where training started
 
 
@@ -228,10 +229,29 @@ def _rate(optimizer, objective, loop, position, horizon):
     if isinstance(lr, str):  # "auto": peak rate, cosine over the horizon
         if loop.base_rate is None:
             loop.base_rate = float(optimizer.auto_learning_rate(objective))
+            loop.rate_key = repr(optimizer)
         if horizon:
             return loop.base_rate * cosine(position / horizon)
+        if not getattr(optimizer, "decay_without_horizon", True):
+            return loop.base_rate
         return loop.base_rate / math.sqrt(1.0 + loop.epoch)
     return float(lr)
+
+
+def _adapt(loop, optimizer, params):
+    """Keep a carried state usable when the solver's settings changed in between
+    (warm_start after set_params): a state of another type is reset, the "auto"
+    rate re-resolved, a schedule's missing state initialized."""
+    fresh = optimizer.init(params)
+    if type(fresh) is not type(loop.optimizer_state):
+        loop.optimizer_state = fresh
+    if loop.base_rate is not None and loop.rate_key != repr(optimizer):
+        loop.base_rate = None
+    lr = optimizer.learning_rate
+    if isinstance(lr, Schedule):
+        initial = lr.init()
+        if set(initial) - set(loop.schedule_state):
+            loop.schedule_state = initial
 
 
 def run_epochs(objective, optimizer, params, loop, *, n_epochs, rng, monitor,
@@ -264,6 +284,7 @@ def run_epochs(objective, optimizer, params, loop, *, n_epochs, rng, monitor,
     n_batches = -(-n // batch_size)
     if horizon:
         horizon = loop.epoch + horizon
+    _adapt(loop, optimizer, params)
     schedule = optimizer.learning_rate if isinstance(
         optimizer.learning_rate, Schedule) else None
     if loop.reference_loss is None:

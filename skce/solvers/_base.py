@@ -65,8 +65,9 @@ class FirstOrderSolver(BaseEstimator):
     breast_cancer and digits (``alpha=1e-4``, relative objective gap to newton-cg):
 
     - ``learning_rate="auto"``: :meth:`auto_learning_rate` decayed by a cosine from
-      1 to 0 over the planned epochs (``max_iter``), by ``1 / sqrt(1 + epoch)``
-      under ``partial_fit``, where no horizon is known.
+      1 to 0 over the planned epochs (``max_iter``); under ``partial_fit``, where
+      no horizon is known, by ``1 / sqrt(1 + epoch)`` with epoch counting the calls
+      (Adam: constant, ``decay_without_horizon = False``, which measured better).
     - ``max_iter=None`` runs ``ceil(default_steps / batches_per_epoch)`` epochs (at
       least ``min_epochs``): a budget of updates, not of epochs, since the number of
       updates an ill-conditioned problem needs hardly depends on its size. Small
@@ -86,6 +87,7 @@ class FirstOrderSolver(BaseEstimator):
     momentum_scale = 1.0  # effective step = lr * momentum_scale
     auto_rate_scale = 20.0
     auto_rate = None  # adaptive methods: a fixed peak, in units of the parameters
+    decay_without_horizon = True  # "auto" under partial_fit: peak / sqrt(1 + calls)
 
     def auto_learning_rate(self, objective):
         """The peak of the "auto" rate: ``auto_rate_scale / (momentum_scale * L)``.

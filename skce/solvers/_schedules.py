@@ -3,9 +3,15 @@
 A schedule maps the training position to a learning rate. ``init()`` returns its
 state (a dict carried across ``partial_fit`` calls and warm starts);
 ``rate(state, step, epoch, n_epochs)`` gives the rate for the next update, where
-``step`` counts updates, ``epoch`` counts finished epochs and ``n_epochs`` is
-``max_iter`` (None under ``partial_fit``); ``end_epoch(state, loss)`` is called with
-each epoch's training loss.
+``step`` counts the updates done, ``epoch`` is the position in epochs, fractional
+within an epoch (2.5 halfway through the third; so a cosine decays smoothly even
+over a single epoch of a large data set) and ``n_epochs`` is the planned end
+(``max_iter`` plus the epochs of earlier warm starts; None under ``partial_fit``);
+``end_epoch(state, loss)`` is called with each epoch's training loss. Positions and
+state carry across ``partial_fit`` calls and warm starts.
+
+A float ``learning_rate`` on a solver is a constant rate; ``"auto"`` is the
+solver's own peak rate with a cosine decay (see ``FirstOrderSolver``).
 """
 
 import math
@@ -75,7 +81,9 @@ class InverseScaling(Schedule):
 
 
 class StepDecay(Schedule):
-    """Multiply the rate by ``gamma`` every ``step_size`` epochs.
+    """Multiply the rate by ``gamma`` every ``step_size`` epochs (a staircase).
+
+    eta = learning_rate * gamma ** floor(epoch / step_size).
 
     Parameters
     ----------
@@ -96,11 +104,11 @@ class StepDecay(Schedule):
         self.gamma = gamma
 
     def rate(self, state, step, epoch, n_epochs):
-        return self.learning_rate * self.gamma ** (epoch // self.step_size)
+        return self.learning_rate * self.gamma ** math.floor(epoch / self.step_size)
 
 
 class ExponentialDecay(Schedule):
-    """eta = learning_rate * gamma ** epoch.
+    """eta = learning_rate * gamma ** epoch, smooth within an epoch.
 
     Parameters
     ----------
