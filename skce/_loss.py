@@ -86,9 +86,15 @@ class HardTargets:
         self.codes = codes
         self.n_classes = n_classes
         self.smoothing = smoothing
+        self._rows = None  # arange(n_samples), made once for the fancy indexing
 
     def __len__(self):
         return self.codes.shape[0]
+
+    def _row_index(self):
+        if self._rows is None or self._rows.shape[0] != self.codes.shape[0]:
+            self._rows = np.arange(self.codes.shape[0])
+        return self._rows
 
     def take(self, rows):
         """The targets of a subset of rows."""
@@ -96,18 +102,23 @@ class HardTargets:
 
     def dot(self, raw):
         """sum_k T_ik raw_ik for each row, shape (n_samples,)."""
-        picked = raw[np.arange(raw.shape[0]), self.codes]
+        picked = raw[self._row_index(), self.codes]
         if self.smoothing == 0.0:
             return picked
         return (1.0 - self.smoothing) * picked + (
             self.smoothing / self.n_classes
         ) * raw.sum(axis=1)
 
-    def subtract_from(self, P):
-        """P -= T, in place."""
-        P[np.arange(P.shape[0]), self.codes] -= 1.0 - self.smoothing
+    def subtract_from(self, P, weight=None):
+        """P -= T in place; with ``weight`` (shape (n_samples,)), P -= weight * T."""
+        if weight is None:
+            P[self._row_index(), self.codes] -= 1.0 - self.smoothing
+            if self.smoothing:
+                P -= self.smoothing / self.n_classes
+            return P
+        P[self._row_index(), self.codes] -= (1.0 - self.smoothing) * weight
         if self.smoothing:
-            P -= self.smoothing / self.n_classes
+            P -= (self.smoothing / self.n_classes) * weight[:, None]
         return P
 
     def positive(self, dtype):
@@ -152,9 +163,12 @@ class SoftTargets:
         """sum_k T_ik raw_ik for each row, shape (n_samples,)."""
         return np.einsum("ij,ij->i", self.T, raw)
 
-    def subtract_from(self, P):
-        """P -= T, in place."""
-        P -= self.T
+    def subtract_from(self, P, weight=None):
+        """P -= T in place; with ``weight`` (shape (n_samples,)), P -= weight * T."""
+        if weight is None:
+            P -= self.T
+        else:
+            P -= self.T * weight[:, None]
         return P
 
     def positive(self, dtype):
@@ -180,6 +194,9 @@ class SoftmaxCrossEntropy:
 
     def loss_gradient(self, raw, targets, sample_weight):
         """Return ``(sum_i s_i CE_i, G)``; G overwrites ``raw``, shape (n, K)."""
+        # Five passes over (n, K): the max, the shift, exp, the row sums, and one
+        # scaling by s_i / se_i that both normalizes and weights. The row reductions
+        # are fast when raw is column-major (the objective's buffers are).
         tz = targets.dot(raw)
         m = raw.max(axis=1)
         raw -= m[:, None]
@@ -187,9 +204,9 @@ class SoftmaxCrossEntropy:
         se = raw.sum(axis=1)
         # CE_i = log(se_i) + m_i - T_i . raw_i
         loss = _weighted_sum(sample_weight, np.log(se) + m - tz)
-        raw /= se[:, None]
-        targets.subtract_from(raw)
-        raw *= sample_weight[:, None]
+        np.divide(sample_weight, se, out=se)
+        raw *= se[:, None]  # s_i q_i
+        targets.subtract_from(raw, sample_weight)  # s_i (q_i - T_i)
         return loss, raw
 
     def loss(self, raw, targets, sample_weight):

@@ -1,0 +1,694 @@
+"""Side-by-side benchmark of skce against scikit-learn and PyTorch.
+
+Run from the repository root::
+
+    python benchmarks/run.py --quick      # small problems, about two minutes
+    python benchmarks/run.py              # the problems of issue 5 (long)
+
+Writes ``benchmarks/results/latest.md`` (tables and machine information),
+``benchmarks/results/latest.json`` (every raw number) and
+``benchmarks/results/suboptimality.png`` (suboptimality against time).
+
+Method (also written into the results file):
+
+* Every competitor minimizes the same objective,
+  ``sum_i s_i CE_i / sum_i s_i + alpha / 2 * ||W||_F^2`` (intercept unpenalized), which
+  is scikit-learn's LogisticRegression with ``C = 1 / (alpha * sum_i s_i)``. Its value
+  is computed for every competitor by one independent float64 function,
+  :func:`objective`, written here and not taken from skce.
+* Time to accuracy. A solver's trajectory is a list of (seconds since ``fit`` was
+  called, coefficients). skce records it with a callback (one ``fit``); PyTorch's
+  L-BFGS with one ``step`` per iteration; scikit-learn, which has no callback, is
+  refitted from scratch with ``max_iter`` = 1, 2, 4, 8, ... (benchopt's method), each
+  fit's wall time and coefficients being one point. The reference objective f* is the
+  lowest value any solver reached (a tight-tolerance skce Newton-CG run is among
+  them). The time to a relative suboptimality eps, (f - f*) / |f*| <= eps, is
+  interpolated linearly in log-suboptimality between the last point above eps and the
+  first point below it. Runs stop at a per-solver time budget; a solver that did not
+  get there reads "> budget".
+* One loss-and-gradient evaluation against the floor: the median over repeats of
+  ``Objective.value_grad`` against the median of the two bare products ``X @ W`` and
+  ``X.T @ G`` on the same arrays, same dtype.
+* One mini-batch epoch (batch 256, Adam): skce's epoch time comes from the
+  callback timestamps of consecutive epochs; PyTorch's is a plain loop (shuffled
+  index, ``X[idx]``, forward, ``CrossEntropyLoss``, backward, ``Adam.step``) with no
+  DataLoader; medians over epochs after a warm-up epoch.
+* Peak memory: ``tracemalloc`` (numpy reports its allocations to it) around a
+  ``fit`` of a few iterations; X is allocated before, so the peak is the extra memory
+  the fit needed, compared with the size of X and of one (n_samples, n_classes) array.
+"""
+
+import argparse
+import json
+import math
+import os
+import platform
+import sys
+import time
+import tracemalloc
+import warnings
+from contextlib import nullcontext
+from pathlib import Path
+
+import numpy as np
+import scipy
+import scipy.sparse as sp
+import sklearn
+from scipy.special import logsumexp
+from sklearn.datasets import load_digits, make_classification
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression, SGDClassifier
+from sklearn.preprocessing import StandardScaler
+from threadpoolctl import threadpool_info, threadpool_limits
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import skce  # noqa: E402
+from skce import SoftmaxRegressor  # noqa: E402
+from skce._loss import (  # noqa: E402
+    HardTargets,
+    SigmoidCrossEntropy,
+    SoftmaxCrossEntropy,
+)
+from skce._objective import Objective  # noqa: E402
+from skce.solvers import Adam  # noqa: E402
+
+try:
+    import torch
+except ImportError:  # the PyTorch baselines are optional
+    torch = None
+
+ALPHA = 1e-4
+EPSILONS = (1e-4, 1e-6)
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+# --------------------------------------------------------------------- problems
+def _planted_sparse(n, d, density, n_classes, seed):
+    """CSR X with N(0, 1) entries; labels from a planted linear model plus Gumbel noise
+    (so they follow a true softmax model)."""
+    rng = np.random.default_rng(seed)
+    X = sp.random(n, d, density=density, format="csr", dtype=np.float64,
+                  random_state=rng, data_rvs=rng.standard_normal)
+    W = rng.standard_normal((d, n_classes)) * (3.0 / math.sqrt(density * d))
+    logits = np.asarray(X @ W) + rng.gumbel(size=(n, n_classes))
+    return X, logits.argmax(axis=1)
+
+
+def make_problems(quick):
+    """Name -> dict(X, y, class_weight, note)."""
+    problems = {}
+    X, y = load_digits(return_X_y=True)
+    problems["digits"] = dict(X=StandardScaler().fit_transform(X), y=y,
+                              note="load_digits, standardized (1797 x 64, 10 classes)")
+    n = 10_000 if quick else 200_000
+    X, y = make_classification(n_samples=n, n_features=100, n_informative=60,
+                               n_classes=10, random_state=0)
+    spec = f"make_classification({n} x 100, 60 informative, 10 classes)"
+    problems["dense-f64"] = dict(X=X, y=y, note=spec + ", float64")
+    problems["dense-f32"] = dict(X=X.astype(np.float32), y=y, note=spec + ", float32")
+    X, y = make_classification(n_samples=n, n_features=100, n_informative=60,
+                               n_classes=2, random_state=0)
+    problems["binary"] = dict(X=X, y=y, note=f"make_classification({n} x 100, 60 "
+                              "informative, 2 classes), float64")
+    ns, ds = (10_000, 5_000) if quick else (100_000, 50_000)
+    X, y = _planted_sparse(ns, ds, 1e-3, 20, seed=0)
+    problems["sparse"] = dict(X=X, y=y, note=f"CSR {ns} x {ds}, density 1e-3, 20 "
+                              "classes from a planted softmax model")
+    ni = 10_000 if quick else 100_000
+    X, y = make_classification(n_samples=ni, n_features=50, n_informative=30,
+                               n_classes=5, weights=[0.8, 0.1, 0.05, 0.03, 0.02],
+                               random_state=0)
+    problems["imbalanced"] = dict(X=X, y=y, class_weight="balanced",
+                                  note=f"make_classification({ni} x 50, 5 classes, "
+                                  "80/10/5/3/2 %), class_weight='balanced'")
+    return problems
+
+
+def sample_weights(y, class_weight):
+    """Per-sample weights s_i for class_weight=None or 'balanced' (n / (K n_k))."""
+    if class_weight is None:
+        return np.ones(y.shape[0])
+    counts = np.bincount(y)
+    return (y.shape[0] / (len(counts) * counts))[y]
+
+
+# -------------------------------------------------------------------- objective
+def objective(coef, intercept, X, y, sw, alpha):
+    """The reference objective, independent of skce, in float64.
+
+    coef of shape (K, d) (multinomial, K >= 3) or (1, d) (binary, one logit);
+    ``sum_i s_i CE_i / sum_i s_i + alpha / 2 * ||coef||^2``.
+    """
+    coef = np.asarray(coef, dtype=np.float64)
+    intercept = np.asarray(intercept, dtype=np.float64).ravel()
+    total = 0.0
+    step = 20_000
+    for start in range(0, X.shape[0], step):
+        Xb = X[start:start + step]
+        Xb = Xb.astype(np.float64) if sp.issparse(Xb) else np.asarray(Xb, np.float64)
+        Z = np.asarray(Xb @ coef.T) + intercept
+        yb, sb = y[start:start + step], sw[start:start + step]
+        if coef.shape[0] == 1:
+            z = Z[:, 0]
+            ce = np.logaddexp(0.0, z) - yb * z
+        else:
+            ce = logsumexp(Z, axis=1) - Z[np.arange(Z.shape[0]), yb]
+        total += float(sb @ ce)
+    return total / float(sw.sum()) + 0.5 * alpha * float(np.sum(coef * coef))
+
+
+# ----------------------------------------------------------------- competitors
+def _skce_params_to_coef(params):
+    params = np.asarray(params, dtype=np.float64)
+    return params[:-1].T, params[-1]
+
+
+def run_skce(X, y, class_weight, solver, budget):
+    """One fit with a callback recording (seconds since fit(), coef, intercept)."""
+    points = []
+    t0 = [0.0]
+
+    def record(rec):
+        t = time.perf_counter() - t0[0]
+        points.append((t, *_skce_params_to_coef(rec.coef)))
+
+    kwargs = {} if solver is None else {"solver": solver}
+    clf = SoftmaxRegressor(alpha=ALPHA, tol=1e-10, max_iter=100_000, max_time=budget,
+                           class_weight=class_weight, callbacks=[record], **kwargs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        t0[0] = time.perf_counter()
+        clf.fit(X, y)
+    return points, {"n_iter": int(clf.n_iter_), "stop": clf.stop_reason_}
+
+
+def run_sklearn(make, budget, X, y, target_ok):
+    """Refit with max_iter = 1, 2, 4, ... until converged, target reached or budget."""
+    points, max_iter, spent, info = [], 1, 0.0, {}
+    while True:
+        clf = make(max_iter)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            t = time.perf_counter()
+            clf.fit(X, y)
+            elapsed = time.perf_counter() - t
+        spent += elapsed
+        coef, intercept = clf.coef_, clf.intercept_
+        points.append((elapsed, coef.copy(), np.atleast_1d(intercept).copy()))
+        n_iter = int(np.max(clf.n_iter_))
+        info = {"n_iter": n_iter, "max_iter": max_iter}
+        if n_iter < max_iter or target_ok(coef, intercept) or spent > 2 * budget \
+                or elapsed > budget:
+            break
+        max_iter *= 2
+    return points, info
+
+
+def run_torch_lbfgs(X, y, sw, budget, n_outputs):
+    """PyTorch full-batch L-BFGS (strong Wolfe) on nn.Linear + CrossEntropyLoss."""
+    dtype = torch.float64 if X.dtype == np.float64 else torch.float32
+    Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
+    swt = torch.from_numpy(sw.astype(X.dtype))
+    model = torch.nn.Linear(X.shape[1], n_outputs, dtype=dtype)
+    torch.nn.init.zeros_(model.weight)
+    torch.nn.init.zeros_(model.bias)
+    # one iteration per step() so each can be timed; max_eval must then be raised
+    # from its default max_iter * 5 / 4 = 1, which would leave the line search
+    # a single trial
+    opt = torch.optim.LBFGS(model.parameters(), lr=1.0, max_iter=1, max_eval=25,
+                            history_size=10,
+                            tolerance_grad=1e-12, tolerance_change=1e-15,
+                            line_search_fn="strong_wolfe")
+    S = float(sw.sum())
+
+    def closure():
+        opt.zero_grad()
+        out = model(Xt)
+        if n_outputs == 1:
+            ce = torch.nn.functional.binary_cross_entropy_with_logits(
+                out[:, 0], yt.to(dtype), reduction="none")
+        else:
+            ce = torch.nn.functional.cross_entropy(out, yt, reduction="none")
+        loss = (ce * swt).sum() / S + 0.5 * ALPHA * (model.weight ** 2).sum()
+        loss.backward()
+        return loss
+
+    points = []
+    t0 = time.perf_counter()
+    for _ in range(100_000):
+        opt.step(closure)
+        t = time.perf_counter() - t0
+        points.append((t, model.weight.detach().numpy().copy(),
+                       model.bias.detach().numpy().copy()))
+        if t > budget:
+            break
+        if len(points) > 3 and np.array_equal(points[-1][1], points[-2][1]):
+            break  # converged: no step left
+    return points, {"n_iter": len(points)}
+
+
+def competitors(problem, budget, has_torch):
+    """(name, family, runner) for a problem; runner(target_ok) -> (points, info)."""
+    X, y, cw = problem["X"], problem["y"], problem.get("class_weight")
+    n, d = X.shape
+    K = len(np.unique(y))
+    sw = sample_weights(y, cw)
+    C = 1.0 / (ALPHA * sw.sum())
+    default = SoftmaxRegressor().solver
+    out = [(f"skce default ({default})", "skce",
+            lambda ok: run_skce(X, y, cw, None, budget))]
+    for s in ("lbfgs", "newton-cg"):
+        if s != default:
+            out.append((f"skce {s}", "skce",
+                        lambda ok, s=s: run_skce(X, y, cw, s, budget)))
+    for s in ("lbfgs", "newton-cg", "newton-cholesky", "saga"):
+        if s == "newton-cholesky" and d * max(K - 1, 1) > 4000:
+            continue  # a dense (d K)^2 Hessian: not meant for this size
+
+        def make(max_iter, s=s):
+            return LogisticRegression(solver=s, C=C, tol=1e-10, max_iter=max_iter,
+                                      class_weight=cw)
+
+        out.append((f"sklearn {s}", "sklearn",
+                    lambda ok, make=make: run_sklearn(make, budget, X, y, ok)))
+        if s == "lbfgs":  # the fairness column: sklearn with single-threaded BLAS
+            def run_limited(ok, make=make):
+                with threadpool_limits(1, user_api="blas"):
+                    return run_sklearn(make, budget, X, y, ok)
+
+            out.append(("sklearn lbfgs [1 BLAS thread]", "sklearn", run_limited))
+
+    def make_sgd(max_iter):
+        return SGDClassifier(loss="log_loss", alpha=ALPHA, tol=None,
+                             max_iter=max_iter, class_weight=cw, random_state=0)
+
+    out.append(("sklearn SGDClassifier (OvR)", "other",
+                lambda ok: run_sklearn(make_sgd, budget, X, y, ok)))
+    if has_torch and not sp.issparse(X):
+        out.append(("torch L-BFGS", "torch",
+                    lambda ok: run_torch_lbfgs(X, y, sw, budget, 1 if K == 2 else K)))
+    return out
+
+
+# ------------------------------------------------------------- time to target
+def time_to(times, subopts, eps):
+    """Interpolated time at which the suboptimality first reaches eps (or None)."""
+    for i, (t, s) in enumerate(zip(times, subopts, strict=True)):
+        if s <= eps:
+            if i == 0:
+                return t
+            t0, s0 = times[i - 1], max(subopts[i - 1], 1e-300)
+            if s0 <= eps:
+                return t
+            a = (math.log(s0) - math.log(eps)) / (
+                math.log(s0) - math.log(max(s, 1e-300)))
+            return t0 + a * (t - t0)
+    return None
+
+
+def time_accuracy(name, problem, budget, repeats, has_torch, log):
+    X, y, cw = problem["X"], problem["y"], problem.get("class_weight")
+    sw = sample_weights(y, cw)
+    K = len(np.unique(y))
+
+    def f(coef, intercept):
+        coef = np.asarray(coef)
+        if K > 2 and coef.shape[0] == 1:
+            raise ValueError("binary coefficients on a multiclass problem")
+        return objective(coef, intercept, X, y, sw, ALPHA)
+
+    # provisional reference: a tight skce Newton-CG run (also a competitor's run)
+    pts, _ = run_skce(X, y, cw, "newton-cg", max(budget, 30.0))
+    f_ref0 = f(pts[-1][1], pts[-1][2])
+
+    def target_ok(coef, intercept):
+        return (f(coef, intercept) - f_ref0) / abs(f_ref0) <= 1e-7
+
+    runs = {}
+    for cname, family, runner in competitors(problem, budget, has_torch):
+        reps = []
+        for r in range(repeats):
+            t = time.perf_counter()
+            points, info = runner(target_ok)
+            values = [f(c, b) for _, c, b in points]
+            reps.append({"times": [p[0] for p in points], "values": values,
+                         "info": info})
+            log(f"  {name:11s} {cname:32s} run {r + 1}: {len(points)} points, "
+                f"best {min(values):.10g}, {time.perf_counter() - t:.1f}s")
+        runs[cname] = {"family": family, "repeats": reps}
+    f_star = min(min(rep["values"]) for r in runs.values() for rep in r["repeats"])
+    f_star = min(f_star, f_ref0)
+    for r in runs.values():
+        per_eps = {}
+        for eps in EPSILONS:
+            ts = []
+            for rep in r["repeats"]:
+                sub = [(v - f_star) / abs(f_star) for v in rep["values"]]
+                rep["subopt"] = sub
+                ts.append(time_to(rep["times"], sub, eps))
+            ok = [t for t in ts if t is not None]
+            per_eps[str(eps)] = float(np.median(ok)) if len(ok) == len(ts) else None
+        r["time_to"] = per_eps
+        r["best_subopt"] = min(min(rep["subopt"]) for rep in r["repeats"])
+    return {"f_star": f_star, "runs": runs}
+
+
+# ------------------------------------------------------------- micro measures
+def _median_time(fn, repeats):
+    fn()  # warm-up
+    ts = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        ts.append(time.perf_counter() - t)
+    return float(np.median(ts))
+
+
+def eval_vs_floor(problem, repeats):
+    """Median time of one value_grad against the two bare products."""
+    X, y = problem["X"], problem["y"]
+    K = len(np.unique(y))
+    dtype = X.dtype
+    n, d = X.shape
+    loss = SigmoidCrossEntropy() if K == 2 else SoftmaxCrossEntropy(K)
+    k = loss.n_outputs
+    obj = Objective(X, HardTargets(y.astype(np.intp), K), np.ones(n, dtype), loss,
+                    alpha=ALPHA)
+    rng = np.random.default_rng(0)
+    params = (0.01 * rng.standard_normal(obj.shape)).astype(dtype)
+    W = np.ascontiguousarray(params[:d])
+    G = (0.01 * rng.standard_normal((n, k))).astype(dtype)
+
+    def floor():
+        X @ W
+        X.T @ G
+
+    t_floor = _median_time(floor, repeats)
+    t_eval = _median_time(lambda: obj.value_grad(params), repeats)
+    return {"floor_s": t_floor, "value_grad_s": t_eval, "ratio": t_eval / t_floor}
+
+
+def adam_epoch(problem, epochs, threads):
+    """Seconds per epoch (median), batch 256, Adam: skce and PyTorch."""
+    X, y = problem["X"], problem["y"]
+    times = []
+
+    def record(rec):
+        times.append(time.perf_counter())
+
+    clf = SoftmaxRegressor(solver=Adam(learning_rate=1e-3, batch_size=256),
+                           alpha=ALPHA, max_iter=epochs + 1, tol=0.0,
+                           n_iter_no_change=epochs + 10, callbacks=[record],
+                           random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, y)
+    out = {"skce_s": float(np.median(np.diff(times)))}
+    if torch is None or sp.issparse(X):
+        return out
+    dtype = torch.float64 if X.dtype == np.float64 else torch.float32
+    K = len(np.unique(y))
+    Xt, yt = torch.from_numpy(X), torch.from_numpy(y.astype(np.int64))
+    model = torch.nn.Linear(X.shape[1], K, dtype=dtype)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    lossf = torch.nn.CrossEntropyLoss()
+    gen = torch.Generator().manual_seed(0)
+    n = X.shape[0]
+    ts = []
+    for _ in range(epochs + 1):
+        t = time.perf_counter()
+        perm = torch.randperm(n, generator=gen)
+        for start in range(0, n, 256):
+            idx = perm[start:start + 256]
+            opt.zero_grad(set_to_none=True)
+            loss = lossf(model(Xt[idx]), yt[idx]) + \
+                0.5 * ALPHA * (model.weight ** 2).sum()
+            loss.backward()
+            opt.step()
+        ts.append(time.perf_counter() - t)
+    out["torch_s"] = float(np.median(ts[1:]))
+    out["ratio"] = out["skce_s"] / out["torch_s"]
+    return out
+
+
+def peak_memory(problem):
+    """Extra memory (tracemalloc peak) of a short fit, against the size of X."""
+    X, y, cw = problem["X"], problem["y"], problem.get("class_weight")
+    K = len(np.unique(y))
+    n = X.shape[0]
+    x_bytes = X.data.nbytes + X.indices.nbytes + X.indptr.nbytes if sp.issparse(X) \
+        else X.nbytes
+    nk = n * (1 if K == 2 else K) * X.dtype.itemsize
+    out = {"X_MB": x_bytes / 2**20, "nK_MB": nk / 2**20}
+    fits = {"skce default": lambda: SoftmaxRegressor(alpha=ALPHA, max_iter=5,
+                                                     class_weight=cw),
+            "skce newton-cg": lambda: SoftmaxRegressor(solver="newton-cg",
+                                                       alpha=ALPHA, max_iter=3,
+                                                       class_weight=cw),
+            "sklearn lbfgs": lambda: LogisticRegression(C=1 / (ALPHA * n), max_iter=5,
+                                                        class_weight=cw)}
+    for name, make in fits.items():
+        clf = make()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            tracemalloc.start()
+            clf.fit(X, y)
+            _, peak = tracemalloc.get_traced_memory()
+            tracemalloc.stop()
+        out[name] = {"peak_MB": peak / 2**20, "peak_over_X": peak / x_bytes,
+                     "peak_in_nK": peak / nk, "coef_dtype": str(clf.coef_.dtype)}
+    return out
+
+
+# ------------------------------------------------------------------- reporting
+def machine_info(threads):
+    cpu = platform.processor()
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    mem = None
+    try:
+        with open("/proc/meminfo") as fh:
+            mem = int(fh.readline().split()[1]) / 2**20
+    except (OSError, ValueError, IndexError):
+        pass
+    blas = [{"library": i.get("internal_api"), "prefix": i.get("prefix"),
+             "num_threads": i.get("num_threads"), "version": i.get("version"),
+             "filepath": os.path.basename(i.get("filepath", ""))}
+            for i in threadpool_info()]
+    return {
+        "cpu": cpu, "logical_cores": os.cpu_count(), "memory_GB": mem,
+        "platform": platform.platform(), "python": platform.python_version(),
+        "numpy": np.__version__, "scipy": scipy.__version__,
+        "sklearn": sklearn.__version__, "skce": skce.__version__
+        if hasattr(skce, "__version__") else "dev",
+        "torch": torch.__version__ if torch is not None else None,
+        "torch_threads": torch.get_num_threads() if torch is not None else None,
+        "thread_limit": threads, "blas": blas,
+        "load_average_start": os.getloadavg(),
+    }
+
+
+def _fmt_t(t, budget):
+    return f"> {budget:g}" if t is None else (f"{t:.3g}" if t < 10 else f"{t:.1f}")
+
+
+def write_report(results, out_dir, quick, budget):
+    m = results["machine"]
+    lines = ["# skce benchmark results", ""]
+    lines += [f"Mode: {'quick' if quick else 'full'}; alpha = {ALPHA:g} "
+              f"(C = 1 / (alpha * sum_i s_i)); per-solver time budget {budget:g} s; "
+              f"{results['repeats']} run(s) per solver for time to accuracy, "
+              f"medians over {results['micro_repeats']} repeats for the evaluation "
+              f"timings. Total wall time {results['wall_s']:.0f} s.", ""]
+    lines += ["## Machine", ""]
+    lines += [f"- CPU: {m['cpu']}, {m['logical_cores']} logical cores, "
+              f"{m['memory_GB']:.0f} GB" if m["memory_GB"] else f"- CPU: {m['cpu']}"]
+    lines += [f"- {m['platform']}, Python {m['python']}, numpy {m['numpy']}, scipy "
+              f"{m['scipy']}, scikit-learn {m['sklearn']}, torch {m['torch']} "
+              f"({m['torch_threads']} threads)"]
+    blas = "; ".join(f"{b['filepath']} ({b['library']} {b['version']}, "
+                     f"{b['num_threads']} threads)" for b in m["blas"])
+    lines += [f"- Thread pools: {blas}"]
+    lim = m["thread_limit"]
+    lines += [f"- Thread limit for the run: {lim or 'none (library defaults)'}"]
+    start = tuple(round(x, 2) for x in m["load_average_start"])
+    end = tuple(round(x, 2) for x in results["load_average_end"])
+    lines += [f"- Load average at start {start}, at end {end}", ""]
+
+    lines += ["## Time to accuracy (seconds)", "",
+              "Relative suboptimality (f - f*) / |f*| with f evaluated in float64 by "
+              "the benchmark's own function; f* the best value any solver reached. "
+              "`> B` = not reached within the budget B. SGDClassifier is one-vs-rest: "
+              "it minimizes another objective, so only its best suboptimality is "
+              "meaningful.", ""]
+    lines += ["| problem | solver | to 1e-4 | to 1e-6 | best subopt. | iters |",
+              "|---|---|---|---|---|---|"]
+    for pname, res in results["time"].items():
+        for cname, r in res["runs"].items():
+            info = r["repeats"][-1]["info"]
+            lines.append(
+                f"| {pname} | {cname} | {_fmt_t(r['time_to']['0.0001'], budget)} | "
+                f"{_fmt_t(r['time_to']['1e-06'], budget)} | {r['best_subopt']:.1e} | "
+                f"{info.get('n_iter', '')} |")
+    lines += ["", "### skce default against the fastest scikit-learn "
+              "LogisticRegression solver (time to 1e-6)", "",
+              "| problem | skce default | fastest sklearn | time | ratio |",
+              "|---|---|---|---|---|"]
+    for pname, res in results["time"].items():
+        row = _target_ratio(res)
+        if row:
+            lines.append(f"| {pname} | {_fmt_t(row[0], budget)} | {row[1]} | "
+                         f"{_fmt_t(row[2], budget)} | {row[3]} |")
+    lines += ["", "## One loss-and-gradient evaluation against the two-product floor",
+              "", "| problem | X @ W + X.T @ G (ms) | value_grad (ms) | ratio |",
+              "|---|---|---|---|"]
+    for pname, r in results["eval"].items():
+        lines.append(f"| {pname} | {r['floor_s'] * 1e3:.1f} | "
+                     f"{r['value_grad_s'] * 1e3:.1f} | {r['ratio']:.2f} |")
+    lines += ["", "## One mini-batch epoch (batch 256, Adam)", "",
+              "| problem | skce (s) | PyTorch (s) | ratio |", "|---|---|---|---|"]
+    for pname, r in results["epoch"].items():
+        lines.append(f"| {pname} | {r['skce_s']:.3f} | "
+                     f"{r.get('torch_s', float('nan')):.3f} | "
+                     f"{r.get('ratio', float('nan')):.2f} |")
+    lines += ["", "## Peak memory of fit (tracemalloc, beyond X)", "",
+              "| problem | X (MB) | one n x K array (MB) | fit | peak (MB) | "
+              "peak / X | peak in n x K arrays | coef_ dtype |",
+              "|---|---|---|---|---|---|---|---|"]
+    for pname, r in results["memory"].items():
+        for fit, v in r.items():
+            if not isinstance(v, dict):
+                continue
+            lines.append(f"| {pname} | {r['X_MB']:.1f} | {r['nK_MB']:.1f} | {fit} | "
+                         f"{v['peak_MB']:.1f} | {v['peak_over_X']:.2f} | "
+                         f"{v['peak_in_nK']:.1f} | {v['coef_dtype']} |")
+    lines += ["", "## Method", "", __doc__.split("Method (also written into the "
+                                                  "results file):")[1].strip(), ""]
+    lines += ["## Problems", ""]
+    lines += [f"- **{k}**: {v}" for k, v in results["problems"].items()]
+    (out_dir / "latest.md").write_text("\n".join(lines) + "\n")
+
+
+def _target_ratio(res):
+    runs = res["runs"]
+    skce_default = next((r for k, r in runs.items() if k.startswith("skce default")),
+                        None)
+    lr = {k: r["time_to"]["1e-06"] for k, r in runs.items()
+          if k.startswith("sklearn") and "SGD" not in k}
+    if skce_default is None or not lr:
+        return None
+    reached = {k: t for k, t in lr.items() if t is not None}
+    t_skce = skce_default["time_to"]["1e-06"]
+    if not reached:
+        return (t_skce, "none reached", None, "-")
+    best = min(reached, key=reached.get)
+    ratio = "-" if t_skce is None else f"{t_skce / reached[best]:.2f}"
+    return (t_skce, best, reached[best], ratio)
+
+
+def plot(results, out_dir):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(results["time"])
+    cols = 3
+    rows = math.ceil(len(names) / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(5 * cols, 3.8 * rows), squeeze=False)
+    for ax, pname in zip(axes.ravel(), names, strict=False):
+        for cname, r in results["time"][pname]["runs"].items():
+            rep = r["repeats"][0]
+            sub = np.maximum(np.asarray(rep["subopt"]), 1e-12)
+            style = "-" if r["family"] == "skce" else "--"
+            ax.semilogy(rep["times"], sub, style, marker=".", ms=3, label=cname)
+        for eps in EPSILONS:
+            ax.axhline(eps, color="grey", lw=0.5)
+        ax.set_title(pname)
+        ax.set_xlabel("seconds")
+        ax.set_ylabel("(f - f*) / |f*|")
+        ax.set_xscale("symlog", linthresh=0.1)
+    for ax in axes.ravel()[len(names):]:
+        ax.axis("off")
+    handles, labels = [], []
+    for ax in axes.ravel():
+        for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
+            if lab not in labels:
+                handles.append(h)
+                labels.append(lab)
+    fig.legend(handles, labels, loc="lower center", ncol=4, fontsize=8)
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    fig.savefig(out_dir / "suboptimality.png", dpi=110)
+    plt.close(fig)
+
+
+# ------------------------------------------------------------------------ main
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="small problems and budgets (about two minutes)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="limit every BLAS/OpenMP pool (and torch) to this many "
+                             "threads (default 1: per-core comparisons, immune to "
+                             "the thread contention of a shared machine); 0 leaves "
+                             "the libraries' defaults")
+    parser.add_argument("--budget", type=float, default=None,
+                        help="seconds per solver run (default 2 quick, 60 full)")
+    parser.add_argument("--repeats", type=int, default=1,
+                        help="runs per solver for time to accuracy (median)")
+    parser.add_argument("--problems", default=None,
+                        help="comma-separated subset of the problems")
+    parser.add_argument("--out", default=str(RESULTS))
+    args = parser.parse_args(argv)
+    budget = args.budget or (1.0 if args.quick else 60.0)
+    micro_repeats = 5 if args.quick else 7
+    out_dir = Path(args.out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    has_torch = torch is not None
+    if has_torch and args.threads:
+        torch.set_num_threads(args.threads)
+    limit = threadpool_limits(args.threads) if args.threads else nullcontext()
+    start = time.perf_counter()
+
+    def log(msg):
+        print(f"[{time.perf_counter() - start:7.1f}s] {msg}", flush=True)
+
+    with limit:
+        results = {"machine": machine_info(args.threads), "repeats": args.repeats,
+                   "micro_repeats": micro_repeats, "time": {}, "eval": {},
+                   "epoch": {}, "memory": {}, "problems": {}}
+        problems = make_problems(args.quick)
+        if args.problems:
+            problems = {k: v for k, v in problems.items()
+                        if k in args.problems.split(",")}
+        for name, problem in problems.items():
+            results["problems"][name] = problem["note"]
+            log(f"{name}: {problem['note']}")
+            if name in ("dense-f64", "dense-f32", "binary", "sparse"):
+                results["eval"][name] = eval_vs_floor(problem, micro_repeats)
+                log(f"  eval/floor {results['eval'][name]['ratio']:.2f}")
+            if name in ("dense-f64", "dense-f32"):
+                results["epoch"][name] = adam_epoch(problem, 3 if args.quick else 3,
+                                                    args.threads)
+                log(f"  adam epoch {results['epoch'][name]}")
+            results["memory"][name] = peak_memory(problem)
+            results["time"][name] = time_accuracy(name, problem, budget, args.repeats,
+                                                  has_torch, log)
+    results["wall_s"] = time.perf_counter() - start
+    results["load_average_end"] = os.getloadavg()
+    with open(out_dir / "latest.json", "w") as fh:
+        json.dump(results, fh, indent=1, default=float)
+    write_report(results, out_dir, args.quick, budget)
+    plot(results, out_dir)
+    log(f"wrote {out_dir / 'latest.md'}")
+
+
+if __name__ == "__main__":
+    main()
