@@ -6,7 +6,9 @@ the loss (``_make_loss``), the class weights (``_class_weights``) or the logit o
 (``_training_offset``) and nothing else.
 """
 
+import functools
 import numbers
+import types
 import warnings
 
 import numpy as np
@@ -16,10 +18,10 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
-from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
+from . import _array_api
 from ._loss import (
     HardTargets,
     SigmoidCrossEntropy,
@@ -69,6 +71,31 @@ def _has_stochastic_solver(self):
             f"full-batch. Use one of {_stochastic_names()} or a first-order solver "
             f"object from skce.solvers.")
     return True
+
+
+class _stochastic_only:
+    """``available_if(_has_stochastic_solver)`` whose AttributeError says why.
+
+    scikit-learn's ``available_if`` replaces the check's message with "has no
+    attribute"; here ``clf.partial_fit`` on a full-batch solver names the solvers
+    that have it, while ``hasattr`` stays False as duck typing expects.
+    """
+
+    def __init__(self, fn):
+        self.fn = fn
+        functools.update_wrapper(self, fn)
+
+    def __get__(self, obj, owner=None):
+        if obj is None:
+            return self.fn
+        try:
+            _has_stochastic_solver(obj)
+        except AttributeError:
+            raise
+        except Exception as exc:  # e.g. an unknown solver name: not available
+            raise AttributeError(
+                f"partial_fit is unavailable: {exc}") from exc
+        return types.MethodType(self.fn, obj)
 
 
 class BaseCEClassifier(ClassifierMixin, BaseEstimator):
@@ -225,7 +252,7 @@ class BaseCEClassifier(ClassifierMixin, BaseEstimator):
         """
         return self._fit(X, y, sample_weight, partial=False, classes=None)
 
-    @available_if(_has_stochastic_solver)
+    @_stochastic_only
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """One epoch over the chunk ``(X, y)``, carrying the optimizer state.
 
@@ -267,6 +294,10 @@ class BaseCEClassifier(ClassifierMixin, BaseEstimator):
 
             return fit_dask(self, X, y, sample_weight, solver=solver, traits=traits,
                             partial=partial, classes=classes)
+        if _array_api.uses_array_api(X):  # torch, CuPy...: fit on X's device
+            return _array_api.fit_array_api(self, X, y, sample_weight, solver=solver,
+                                            traits=traits, partial=partial,
+                                            classes=classes)
         continuing = partial and hasattr(self, "_loop")
         warm = (self.warm_start or continuing) and hasattr(self, "coef_")
         X = validate_data(self, X, reset=not continuing, accept_sparse=_ACCEPT_SPARSE,
@@ -309,7 +340,7 @@ class BaseCEClassifier(ClassifierMixin, BaseEstimator):
         offset = self._training_offset(mass, dtype)
 
         stochastic = traits["family"] == "stochastic"
-        if partial and not stochastic:  # guarded by available_if; keep it honest
+        if partial and not stochastic:  # guarded by _stochastic_only; keep it honest
             raise AttributeError("partial_fit needs a stochastic solver.")
         max_iter = self.max_iter if self.max_iter is not None else (
             default_epochs(solver, n_samples) if stochastic
@@ -341,6 +372,8 @@ class BaseCEClassifier(ClassifierMixin, BaseEstimator):
             # and the equivalent sample weights then start, and end, alike
             fit_mass = np.bincount(target, weights=s, minlength=K) if kind == "hard" \
                 else s.astype(np.float64) @ target
+            if partial:  # a first chunk may lack classes: its priors would pin
+                fit_mass = np.ones(K)  # theirs near log(1e-12); start uniform
             params = self._initial_params(objective, fit_mass, offset)
 
         carry = (continuing or self.warm_start) and stochastic and \
@@ -475,6 +508,8 @@ class BaseCEClassifier(ClassifierMixin, BaseEstimator):
         (n_samples, n_classes)
         """
         check_is_fitted(self)
+        if _array_api.uses_array_api(X):
+            return _array_api.decision_function(self, X)
         X = validate_data(self, X, reset=False, accept_sparse=_ACCEPT_SPARSE,
                           dtype=_DTYPES)
         with np.errstate(over="ignore", invalid="ignore"):
@@ -497,6 +532,8 @@ class BaseCEClassifier(ClassifierMixin, BaseEstimator):
         -------
         ndarray of shape (n_samples,)
         """
+        if _array_api.uses_array_api(X):
+            return _array_api.predict(self, X)
         scores = self.decision_function(X)
         if scores.ndim == 1:
             return self.classes_[(scores > 0).astype(np.intp)]
@@ -514,6 +551,8 @@ class BaseCEClassifier(ClassifierMixin, BaseEstimator):
         ndarray of shape (n_samples, n_classes)
             Columns follow ``classes_``.
         """
+        if _array_api.uses_array_api(X):
+            return _array_api.predict_proba(self, X)
         return np.exp(self.predict_log_proba(X))
 
     def predict_log_proba(self, X):
@@ -527,6 +566,8 @@ class BaseCEClassifier(ClassifierMixin, BaseEstimator):
         -------
         ndarray of shape (n_samples, n_classes)
         """
+        if _array_api.uses_array_api(X):
+            return _array_api.predict_log_proba(self, X)
         scores = self.decision_function(X)
         if scores.ndim == 1:
             return np.column_stack([log_expit(-scores), log_expit(scores)])
