@@ -32,10 +32,9 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 
-from . import _training
 from ._loss import HardTargets
 from ._objective import Objective
-from ._training import Monitor, init_loop_state, run_epochs
+from ._training import Monitor, default_epochs, init_loop_state, run_epochs
 
 
 def is_dask_collection(obj):
@@ -495,8 +494,8 @@ def fit_dask(estimator, X, y, sample_weight, *, solver, traits, partial, classes
     stochastic = traits["family"] == "stochastic"
     if estimator.max_iter is not None:
         max_iter = estimator.max_iter
-    elif stochastic and hasattr(_training, "default_epochs"):  # as _fit does
-        max_iter = _training.default_epochs(solver, n_samples)
+    elif stochastic:  # a budget of updates, as in _fit
+        max_iter = default_epochs(solver, n_samples)
     else:
         max_iter = traits["default_max_iter"]
     tol = estimator.tol if estimator.tol is not None else traits["default_tol"]
