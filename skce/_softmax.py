@@ -35,13 +35,16 @@ class SoftmaxRegressor(BaseCEClassifier):
         Targets become (1 - eps) * onehot + eps / n_classes (PyTorch's semantics).
     max_iter : int or None, default=None
         Iterations (full-batch) or epochs (stochastic); None uses the solver's
-        default (1000 for lbfgs, 200 for newton-cg, 10000 for gd, 200 epochs for the
-        stochastic solvers).
+        default (1000 for lbfgs, 200 for newton-cg, 10000 for gd; for the
+        stochastic solvers a budget of 20000 updates, ceil(20000 / batches per
+        epoch) epochs within [10, 2000]).
     tol : float or None, default=None
         Full-batch: stop when the max-norm of the gradient (the gradient mapping
         for gd) is at most tol; default 1e-7. Stochastic: stop when the epoch's
         training loss (or the validation loss, with early stopping) has not improved
-        by tol for n_iter_no_change epochs; default 1e-4.
+        by tol for n_iter_no_change epochs; default None: run all max_iter epochs,
+        over which learning_rate="auto" anneals to 0 (with early stopping, any
+        improvement of the validation loss counts).
     warm_start : bool, default=False
         Start from the previous ``coef_`` and ``intercept_`` (and, for stochastic
         solvers, the previous optimizer state).
