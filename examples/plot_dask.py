@@ -32,7 +32,7 @@ from distributed import Client, LocalCluster
 from skce import SoftmaxRegressor
 
 cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
-                       dashboard_address=None)
+                       dashboard_address=":0")
 client = Client(cluster)
 
 # %%

@@ -21,7 +21,7 @@ CHUNK = 80  # 250 rows -> chunks of 80, 80, 80, 10
 @pytest.fixture(scope="module")
 def client():
     cluster = distributed.LocalCluster(n_workers=2, processes=True,
-                                       threads_per_worker=1, dashboard_address=None)
+                                       threads_per_worker=1, dashboard_address=":0")
     client = distributed.Client(cluster)
     client.run(__import__, "skce._dask")  # the workers' imports, once, up front
     yield client
