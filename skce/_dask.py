@@ -98,6 +98,20 @@ def _block_class_mass(codes, sample_weight, n_classes):
     return np.bincount(codes, weights=sample_weight, minlength=n_classes)
 
 
+def _block_separated(X, codes, sample_weight, coef, intercept):
+    """Whether every positively weighted row of the chunk is classified correctly."""
+    rows = np.flatnonzero(sample_weight > 0)
+    scores = X[rows] @ coef.T + intercept
+    codes = codes[rows]
+    if scores.shape[1] == 1:
+        margin = np.where(codes == 1, scores[:, 0], -scores[:, 0])
+    else:
+        true = scores[np.arange(len(rows)), codes]
+        scores[np.arange(len(rows)), codes] = -np.inf
+        margin = true - scores.max(axis=1)
+    return bool(np.all(margin > 0))
+
+
 def _add(*parts):
     """Sum scalars, arrays or tuples of them elementwise."""
     first = parts[0]
@@ -503,8 +517,10 @@ def fit_dask(estimator, X, y, sample_weight, *, solver, traits, partial, classes
     if warm:
         params = estimator._params_from_fit(objective)
     else:
-        # the priors of the weighted problem, as in _fit: sum_i s_i [y_i = k]
-        params = estimator._initial_params(objective, mass * class_weight, offset)
+        # as in _fit: the priors of the weighted problem, sum_i s_i [y_i = k];
+        # partial_fit starts uniform
+        fit_mass = np.ones(K) if partial else mass * class_weight
+        params = estimator._initial_params(objective, fit_mass, offset)
     carry = (continuing or estimator.warm_start) and stochastic and warm and \
         getattr(estimator, "_loop", None) is not None
     start_iter = estimator.n_iter_ if warm and hasattr(estimator, "n_iter_") else 0
@@ -552,6 +568,8 @@ def fit_dask(estimator, X, y, sample_weight, *, solver, traits, partial, classes
         del estimator.feature_names_in_
     estimator.classes_ = classes
     estimator._store_params(params, objective)
+    if estimator.alpha == 0 and not estimator.label_smoothing and not partial:
+        _warn_if_separated(estimator, objective)
     estimator.n_iter_ = start_iter + max(int(n_iter), 0)
     curve = monitor.loss_curve
     estimator.loss_curve_ = (list(estimator.loss_curve_) + curve) if (
@@ -563,6 +581,22 @@ def fit_dask(estimator, X, y, sample_weight, *, solver, traits, partial, classes
         if partial:
             estimator._rng = rng
     return estimator
+
+
+def _warn_if_separated(estimator, objective):
+    """``_base._warn_if_separated`` with the margins computed on the cluster."""
+    import dask
+
+    coef, intercept = estimator.coef_, estimator.intercept_
+    parts = [dask.delayed(_block_separated, pure=False)(x, c, s, coef, intercept)
+             for x, c, s in objective._blocks]
+    if all(dask.compute(*parts)):
+        warnings.warn(
+            f"The training data are perfectly separable and alpha=0: the "
+            f"unpenalized cross-entropy has no minimizer, so coef_ (now max |coef_| "
+            f"= {float(np.abs(coef).max()):.3g}) grows with max_iter and tol instead "
+            f"of converging, and predict_proba is overconfident. Set alpha > 0 (e.g. "
+            f"alpha=1e-4) or label_smoothing > 0.", ConvergenceWarning, stacklevel=4)
 
 
 def _reduce_blocks(parts, split_every=8):

@@ -237,3 +237,14 @@ def test_weighted_classifier_focal_and_logit_adjustment(client):
     assert_allclose(on_cluster.class_prior_, in_memory.class_prior_, rtol=1e-12)
     assert_allclose(on_cluster.predict_proba(X), in_memory.predict_proba(X),
                     atol=1e-6)
+
+
+@pytest.mark.filterwarnings("ignore:.*did not converge")
+def test_separable_data_warn_as_in_memory(client):
+    X, _ = _data(2, seed=8)
+    y = (X[:, 0] > 0).astype(int)
+    Xd, yd = _dask(X, y)
+    with pytest.warns(Warning, match="perfectly separable"):
+        SoftmaxRegressor(alpha=0.0, max_iter=20).fit(Xd, yd)
+    with pytest.warns(Warning, match="perfectly separable"):
+        SoftmaxRegressor(alpha=0.0, max_iter=20).fit(X, y)
