@@ -6,7 +6,7 @@ import warnings
 
 import numpy as np
 import pytest
-from conftest import dataset, objective_value
+from _skce_data import dataset, iris, objective_value
 from numpy.testing import assert_allclose
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
@@ -146,8 +146,8 @@ def test_l1_gives_more_zeros_as_alpha_grows():
 
 
 @pytest.mark.parametrize("solver", ["lbfgs", "newton-cg"])
-def test_l1_needs_a_proximal_solver(solver, iris):
-    X, y = iris
+def test_l1_needs_a_proximal_solver(solver):
+    X, y = iris()
     with pytest.raises(ValueError, match=(
             rf"solver='{solver}' does not support l1_ratio > 0 .*use one of "
             r"\[.*'gd'.*'adam'.*\]")):
@@ -155,8 +155,8 @@ def test_l1_needs_a_proximal_solver(solver, iris):
 
 
 @pytest.mark.parametrize("solver", FULL_BATCH)
-def test_convergence_warning_when_max_iter_too_small(solver, iris):
-    X, y = iris
+def test_convergence_warning_when_max_iter_too_small(solver):
+    X, y = iris()
     with pytest.warns(ConvergenceWarning, match=(
             rf"solver='{solver}' did not converge: .*Increase max_iter \(now 2\), "
             r"loosen tol \(now 1e-07\)")):
@@ -168,8 +168,8 @@ def test_convergence_warning_when_max_iter_too_small(solver, iris):
 
 
 @pytest.mark.parametrize("solver", FULL_BATCH)
-def test_warm_start_continues(solver, iris):
-    X, y = iris
+def test_warm_start_continues(solver):
+    X, y = iris()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         clf = SoftmaxRegressor(solver=solver, max_iter=3, warm_start=True).fit(X, y)
@@ -184,8 +184,8 @@ def test_warm_start_continues(solver, iris):
 
 
 @pytest.mark.parametrize("solver", FULL_BATCH)
-def test_extreme_features_never_give_nan(solver, iris):
-    X, y = iris
+def test_extreme_features_never_give_nan(solver):
+    X, y = iris()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 import sklearn
-from conftest import dataset, objective_value
+from _skce_data import dataset, iris, objective_value
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy.special import expit, log_expit, log_softmax, softmax
 from sklearn.base import clone, is_classifier
@@ -79,8 +79,8 @@ def test_sparse_input_gives_the_dense_fit():
                         atol=1e-7)
 
 
-def test_string_labels_and_pandas(iris):
-    X, y = iris
+def test_string_labels_and_pandas():
+    X, y = iris()
     names = np.array(["setosa", "versicolor", "virginica"])[y]
     clf = SoftmaxRegressor().fit(X, names)
     assert_array_equal(clf.classes_, ["setosa", "versicolor", "virginica"])
@@ -122,8 +122,8 @@ def test_pipeline_and_cross_val_score():
     assert scores.mean() > 0.95
 
 
-def test_grid_search_over_nested_solver_parameters(iris):
-    X, y = iris
+def test_grid_search_over_nested_solver_parameters():
+    X, y = iris()
     search = GridSearchCV(SoftmaxRegressor(solver=LBFGS()),
                           {"solver__history_size": [3, 10], "alpha": [1e-4, 1e-1]},
                           cv=3).fit(X, y)
@@ -134,8 +134,8 @@ def test_grid_search_over_nested_solver_parameters(iris):
     assert len(search.cv_results_["params"]) == 4
 
 
-def test_grid_search_over_the_learning_rate(iris):
-    X, y = iris
+def test_grid_search_over_the_learning_rate():
+    X, y = iris()
     solver = Adam(learning_rate=0.5)
     est = SoftmaxRegressor(solver=solver, max_iter=5, random_state=0)
     with warnings.catch_warnings():
@@ -163,8 +163,8 @@ def test_clone_and_get_params():
 
 
 @pytest.mark.parametrize("solver", ["lbfgs", "adam"])
-def test_pickle_round_trip(solver, iris):
-    X, y = iris
+def test_pickle_round_trip(solver):
+    X, y = iris()
     clf = SoftmaxRegressor(solver=solver, max_iter=20, random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -229,8 +229,8 @@ def _soft_objective(coef, intercept, X, T, alpha):
     return ce.mean() + alpha / 2 * np.sum(coef**2)
 
 
-def test_column_vector_y_warns(iris):
-    X, y = iris
+def test_column_vector_y_warns():
+    X, y = iris()
     with pytest.warns(DataConversionWarning, match="column-vector y was passed"):
         clf = SoftmaxRegressor().fit(X, y[:, None])
     assert_array_equal(clf.classes_, [0, 1, 2])
@@ -273,8 +273,8 @@ def test_class_weight_equals_sample_weight():
     assert_allclose(both.coef_, ref.coef_, rtol=1e-12, atol=1e-14)
 
 
-def test_sample_weight_equals_repetition(iris):
-    X, y = iris
+def test_sample_weight_equals_repetition():
+    X, y = iris()
     counts = np.random.default_rng(0).integers(0, 4, len(y))
     weighted = SoftmaxRegressor(**TIGHT).fit(X, y, sample_weight=counts)
     repeated = SoftmaxRegressor(**TIGHT).fit(np.repeat(X, counts, axis=0),
@@ -296,8 +296,8 @@ def test_fit_minimizes_the_documented_objective():
         assert objective_value(a.coef_ + dW, a.intercept_, X, y, alpha=1e-2) > f
 
 
-def test_partial_fit_only_with_stochastic_solvers(iris):
-    X, y = iris
+def test_partial_fit_only_with_stochastic_solvers():
+    X, y = iris()
     assert not hasattr(SoftmaxRegressor(), "partial_fit")
     assert hasattr(SoftmaxRegressor(solver="adam"), "partial_fit")
     with pytest.raises(AttributeError) as exc:

@@ -1,9 +1,13 @@
-"""Shared fixtures: the four bundled data sets, standardized, with a fixed split."""
+"""Data and references shared by the core tests: the four bundled data sets,
+standardized, with a fixed split, and the objective computed independently of skce.
+
+A plain module, not a conftest.py: docs/conftest.py exists too, and two conftest
+modules outside packages collide under --doctest-modules ("import file mismatch").
+"""
 
 import functools
 
 import numpy as np
-import pytest
 from scipy.special import log_expit, logsumexp
 from sklearn.datasets import load_breast_cancer, load_digits, load_iris, load_wine
 from sklearn.model_selection import train_test_split
@@ -59,8 +63,15 @@ def objective_value(coef, intercept, X, y, *, alpha, l1_ratio=0.0,
     return float(s @ ce / s.sum() + penalty)
 
 
-@pytest.fixture(scope="session")
-def iris():
-    """Standardized iris, all 150 rows."""
+@functools.cache
+def _iris():
     X, y = load_iris(return_X_y=True)
-    return StandardScaler().fit_transform(X), y
+    X = StandardScaler().fit_transform(X)
+    X.flags.writeable = False
+    y.flags.writeable = False
+    return X, y
+
+
+def iris():
+    """Standardized iris, all 150 rows (read-only arrays, shared)."""
+    return _iris()
