@@ -12,6 +12,10 @@ Two pieces:
   optimizer's ``update``, proximal steps for L1 and the divergence guard. Its state
   (optimizer state, schedule state, step and epoch counters) is a
   :class:`LoopState` that ``partial_fit`` and ``warm_start`` carry over.
+
+"auto" is the solver's peak rate (``auto_learning_rate``) times a cosine from 1 to 0
+over the planned epochs; :func:`default_epochs` turns ``max_iter=None`` into a budget
+of updates. Both were chosen by measurement (see ``FirstOrderSolver``).
 """
 
 import math
@@ -37,7 +41,8 @@ class IterationRecord(NamedTuple):
     validation_loss : float or None
         The validation loss when early stopping is on.
     learning_rate : float or None
-        The current learning rate of a first-order solver.
+        A first-order solver's learning rate at the epoch's last update (None for
+        the full-batch solvers).
     elapsed : float
         Seconds since this fit started.
     coef : ndarray

@@ -60,7 +60,7 @@ class SGD(FirstOrderSolver):
     learning_rate : float, "auto" or Schedule, default="auto"
         "auto" peaks at ``auto_rate_scale / L`` with L the curvature bound of
         ``FirstOrderSolver.auto_learning_rate`` (``auto_rate_scale`` is 0.5 for
-        one sample per update, 20 for mini-batches) and is annealed to 0 by a
+        one sample per update, 15 for mini-batches) and is annealed to 0 by a
         cosine over the planned epochs (``1 / sqrt(1 + epoch)`` under
         ``partial_fit``); a float is a constant rate; a schedule object gives the
         rate per update.
@@ -92,8 +92,8 @@ class SGD(FirstOrderSolver):
 
     @property
     def auto_rate_scale(self):
-        # single samples are noisy: a peak 40 times below the mini-batch one
-        return 0.5 if self.batch_size == 1 else 20.0
+        # single samples are noisy: a peak 30 times below the mini-batch one
+        return 0.5 if self.batch_size == 1 else 15.0
 
     def init(self, params):
         return StepState(0)
@@ -130,7 +130,7 @@ class Momentum(FirstOrderSolver):
     Parameters
     ----------
     learning_rate : float, "auto" or Schedule, default="auto"
-        "auto" peaks at ``20 (1 - momentum) / L`` (see
+        "auto" peaks at ``15 (1 - momentum) / L`` (see
         ``FirstOrderSolver.auto_learning_rate``), annealed to 0 by a cosine over
         the planned epochs (``1 / sqrt(1 + epoch)`` under ``partial_fit``).
     momentum : float in [0, 1), default=0.9
