@@ -418,6 +418,8 @@ def fit_array_api(estimator, X, y, sample_weight, *, solver, traits, partial,
     estimator.coef_ = xp.asarray(estimator.coef_, dtype=dtype, device=dev)
     estimator.intercept_ = xp.asarray(estimator.intercept_, dtype=dtype, device=dev)
     estimator.classes_ = classes
+    if estimator.alpha == 0 and not estimator.label_smoothing:
+        _warn_if_separated(estimator, X, codes, s)
     estimator.n_iter_ = start_iter + max(int(result.n_iter), 0)
     curve = monitor.loss_curve
     estimator.loss_curve_ = (list(estimator.loss_curve_) + curve) if (
@@ -425,6 +427,32 @@ def fit_array_api(estimator, X, y, sample_weight, *, solver, traits, partial,
     estimator.stop_reason_ = monitor.stop_reason or (
         "converged" if converged else "max_iter")
     return estimator
+
+
+def _warn_if_separated(estimator, X, codes, s):
+    """``_base._warn_if_separated``, with the margins computed on the device."""
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    xp, _ = _namespace(X)
+    keep = s > 0
+    scores = X @ estimator.coef_.T + estimator.intercept_
+    if scores.shape[1] == 1:
+        margin = xp.where(codes == 1, scores[:, 0], -scores[:, 0])
+    else:
+        onehot = codes[:, None] == xp.arange(scores.shape[1], device=_namespace(X)[1])
+        true = xp.sum(xp.where(onehot, scores, xp.zeros_like(scores)), axis=1)
+        other = xp.max(xp.where(onehot, xp.full_like(scores, -xp.inf), scores), axis=1)
+        margin = true - other
+    if bool(xp.all(xp.where(keep, margin > 0, True))):
+        warnings.warn(
+            f"The training data are perfectly separable and alpha=0: the "
+            f"unpenalized cross-entropy has no minimizer, so coef_ (now max |coef_| "
+            f"= {float(xp.max(xp.abs(estimator.coef_))):.3g}) grows with max_iter and "
+            f"tol instead of converging, and predict_proba is overconfident. Set "
+            f"alpha > 0 (e.g. alpha=1e-4) or label_smoothing > 0.",
+            ConvergenceWarning, stacklevel=4)
 
 
 # --------------------------------------------------------------- prediction
@@ -442,7 +470,13 @@ def decision_function(estimator, X):
             f"than {xp.__name__}; predict with the same kind of array as fit.")
     if X.dtype != coef.dtype:
         X = xp.astype(X, coef.dtype)
-    scores = X @ coef.T + estimator.intercept_
+    with np.errstate(over="ignore", invalid="ignore"):  # numpy-backed namespaces
+        scores = X @ coef.T + estimator.intercept_
+    if not bool(xp.all(xp.isfinite(scores))):
+        raise ValueError(
+            f"The logits overflow: X @ coef_.T is not finite for X with entries up "
+            f"to {float(xp.max(xp.abs(X))):.3g}. Rescale X (e.g. StandardScaler) "
+            f"before predicting.")
     return scores[:, 0] if scores.shape[1] == 1 else scores
 
 

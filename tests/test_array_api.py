@@ -172,3 +172,26 @@ def test_errors(dispatch):
     model = SoftmaxRegressor().fit(Xs, ys)
     with pytest.raises(ValueError, match="expecting 5 features"):
         model.predict(Xs[:, :3])
+
+
+@pytest.mark.filterwarnings("ignore:.*did not converge")
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_separable_data_warn_as_numpy(dispatch, n_classes):
+    import array_api_strict as xp
+
+    X, _ = _data(2, seed=8)
+    y = np.digitize(X[:, 0], [0.0] if n_classes == 2 else [-0.5, 0.5])  # separable
+    with pytest.warns(Warning, match="perfectly separable"):
+        SoftmaxRegressor(alpha=0.0, max_iter=20).fit(xp.asarray(X), xp.asarray(y))
+    with sklearn.config_context(array_api_dispatch=False):
+        with pytest.warns(Warning, match="perfectly separable"):
+            SoftmaxRegressor(alpha=0.0, max_iter=20).fit(X, y)
+
+
+def test_logit_overflow_error(dispatch):
+    import array_api_strict as xp
+
+    X, y = _data(3)
+    model = SoftmaxRegressor().fit(xp.asarray(X), xp.asarray(y))
+    with pytest.raises(ValueError, match="The logits overflow"):
+        model.predict(xp.asarray(np.where(X > 0, 1e308, -1e308)))
