@@ -352,6 +352,13 @@ class BaseCEClassifier(ClassifierMixin, BaseEstimator):
         train_rows = None
         if self.early_stopping and not partial:
             train_rows, val_rows = self._split(kind, target, n_samples, random_state)
+            if not (s[train_rows].sum() > 0 and s[val_rows].sum() > 0):
+                part = "training" if not s[train_rows].sum() > 0 else "validation"
+                raise ValueError(
+                    f"early_stopping: the {part} part of the split has zero total "
+                    f"weight (validation_fraction={self.validation_fraction}); give "
+                    f"more samples a positive weight, change validation_fraction, or "
+                    f"set early_stopping=False.")
             val_obj = Objective(X[val_rows], targets.take(val_rows), s[val_rows],
                                 loss, alpha=0.0, fit_intercept=self.fit_intercept,
                                 offset=offset)

@@ -149,6 +149,19 @@ def test_malformed_sample_weight_is_refused(estimator, make_sw, message):
 
 
 @pytest.mark.parametrize("estimator", ESTIMATORS)
+@pytest.mark.parametrize("solver", ["lbfgs", "gd", "adagrad"])
+def test_early_stopping_split_without_weight_is_refused(estimator, solver):
+    """Found by the fuzz test: a split whose part has zero total weight divided by
+    zero (ZeroDivisionError) instead of naming the problem."""
+    X = np.array([[0.8], [1.9]])
+    y = np.array([0, 1])
+    model = estimator(solver=solver, early_stopping=True, validation_fraction=0.5,
+                      random_state=0)
+    with pytest.raises(ValueError, match="part of the split has zero total weight"):
+        model.fit(X, y, sample_weight=[1.5, 0.0])
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS)
 def test_predict_refuses_unfitted_and_misshaped_input(estimator):
     X, y = _data()
     with pytest.raises(NotFittedError):
