@@ -195,20 +195,28 @@ class Objective:
         """The full objective, L1 included (what ``loss_curve_`` records)."""
         return self.smooth_value(params) + self.l1_penalty(self.as_params(params))
 
-    def hessp(self, params):
-        """Return ``v -> H v`` for the smooth part at ``params`` (full batch).
+    def hessp(self, params, rows=None):
+        """Return ``v -> H v`` for the smooth part at ``params``.
 
         Setting up costs one product with X; each product after costs one X @ V and
         one X.T @ (H_raw dV).
+
+        Parameters
+        ----------
+        params : ndarray of shape ``self.shape``
+        rows : ndarray of int, optional
+            Estimate the Hessian on these rows only (scaled by n / (|B| * sum_i s_i),
+            as ``value_grad`` does for a mini-batch): a subsampled Hessian, each
+            product then costing |B| / n of a full one.
         """
         params = self.as_params(params)
-        X, d, K = self.X, self.n_features, self.loss.n_outputs
+        X, targets, sw, scale = self._batch(rows)
+        d, K = self.n_features, self.loss.n_outputs
         n = X.shape[0]
         raw = self._logits(params, X, _empty_logits(n, K, self.dtype))
         blocks = self._blocks(n)
-        states = [self.loss.hessian_setup(raw[b], self.targets.take(b),
-                                          self.sample_weight[b]) for b in blocks]
-        scale = 1.0 / self.weight_sum
+        states = [self.loss.hessian_setup(raw[b], targets.take(b), sw[b])
+                  for b in blocks]
         d_raw_buffer = _empty_logits(n, K, self.dtype)  # reused by every product
 
         def product(v):
