@@ -34,7 +34,7 @@ _SUPPRESS = [HealthCheck.too_slow, HealthCheck.data_too_large]
 
 settings.register_profile(
     "ci",
-    max_examples=40,
+    max_examples=80,
     deadline=None,
     derandomize=True,
     database=None,

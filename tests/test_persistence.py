@@ -24,6 +24,9 @@ from sklearn.base import clone
 from skce.solvers import Adam, CosineDecay, Momentum, StepDecay
 
 ESTIMATORS = estimators()
+# short fits on purpose: what matters is that the round trip changes nothing
+pytestmark = pytest.mark.filterwarnings(
+    "ignore::sklearn.exceptions.ConvergenceWarning")
 SOLVERS = ["lbfgs", "newton-cg", "gd", "sgd", "minibatch", "momentum", "nesterov",
            "adagrad", "rmsprop", "adam"]
 METHODS = ("predict", "predict_proba", "predict_log_proba", "decision_function")
