@@ -458,8 +458,11 @@ class BaseCEClassifier(ClassifierMixin, BaseEstimator):
             train, val = train_test_split(rows, test_size=self.validation_fraction,
                                           stratify=labels, random_state=seed)
         except ValueError:  # a class too small to stratify: split at random
-            train, val = train_test_split(rows, test_size=self.validation_fraction,
-                                          random_state=seed)
+            try:
+                train, val = train_test_split(rows, test_size=self.validation_fraction,
+                                              random_state=seed)
+            except ValueError:  # too few samples for any split: say so below
+                train = val = rows[:0]
         if len(train) == 0 or len(val) == 0:
             raise ValueError(
                 f"early_stopping needs enough samples to split off "

@@ -162,6 +162,17 @@ def test_early_stopping_split_without_weight_is_refused(estimator, solver):
 
 
 @pytest.mark.parametrize("estimator", ESTIMATORS)
+def test_early_stopping_with_too_few_samples_is_refused(estimator):
+    """Found by the fuzz test: scikit-learn's own train_test_split message (about
+    test_size) came through instead of one naming early_stopping."""
+    X = np.array([[0.8], [1.9], [0.1]])
+    soft = np.array([[0.3, 0.7]])
+    model = estimator(early_stopping=True, validation_fraction=0.3)
+    with pytest.raises(ValueError, match="early_stopping needs enough samples"):
+        model.fit(X[:1], soft)
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS)
 def test_predict_refuses_unfitted_and_misshaped_input(estimator):
     X, y = _data()
     with pytest.raises(NotFittedError):
