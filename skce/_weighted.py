@@ -136,7 +136,7 @@ default="balanced"
     coef_ : ndarray of shape (1, n_features) or (n_classes, n_features)
     intercept_ : ndarray of shape (1,) or (n_classes,)
     n_features_in_ : int
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
     n_iter_ : int
     loss_curve_ : list of float
     validation_loss_curve_ : list of float
