@@ -21,7 +21,6 @@ from sklearn import get_config
 from sklearn.utils.multiclass import check_classification_targets
 
 from ._loss import SigmoidCrossEntropy, SoftmaxCrossEntropy
-from ._training import Monitor
 
 
 def uses_array_api(X):
@@ -298,10 +297,6 @@ def _as_namespace(a, xp, dev, name):
 def fit_array_api(estimator, X, y, sample_weight, *, solver, traits, partial,
                   classes):
     """``BaseCEClassifier._fit`` for array API inputs (full-batch solvers)."""
-    import warnings
-
-    from sklearn.exceptions import ConvergenceWarning
-
     from ._base import BaseCEClassifier
 
     name = type(estimator).__name__
@@ -336,11 +331,10 @@ def fit_array_api(estimator, X, y, sample_weight, *, solver, traits, partial,
     classes = xp.unique_values(y)
     classes_host = to_numpy(classes)
     check_classification_targets(classes_host)
+    warm = estimator.warm_start and hasattr(estimator, "coef_")
+    estimator._check_refit(warm=warm, continuing=False, n_features=n_features,
+                           classes=classes_host)
     K = classes_host.shape[0]
-    if K < 2:
-        raise ValueError(
-            f"{name} needs samples of at least 2 classes; got 1 class: "
-            f"{classes_host.tolist()}.")
     codes = xp.searchsorted(classes, y)
     dtype = X.dtype
     if sample_weight is None:
@@ -375,10 +369,7 @@ def fit_array_api(estimator, X, y, sample_weight, *, solver, traits, partial,
         raise ValueError("All samples have zero weight after applying class_weight; "
                          "give some class a positive weight.")
 
-    max_iter = estimator.max_iter if estimator.max_iter is not None else \
-        traits["default_max_iter"]
-    tol = estimator.tol if estimator.tol is not None else traits["default_tol"]
-    warm = estimator.warm_start and hasattr(estimator, "coef_")
+    max_iter, tol = estimator._budget(solver, traits, n_samples)
     if warm:
         params = np.zeros(objective.shape, dtype=objective.dtype)
         params[:n_features] = to_numpy(estimator.coef_).T
@@ -386,73 +377,38 @@ def fit_array_api(estimator, X, y, sample_weight, *, solver, traits, partial,
             params[n_features] = to_numpy(estimator.intercept_)
     else:
         params = estimator._initial_params(objective, mass * class_weight, offset)
-    start_iter = estimator.n_iter_ if warm and hasattr(estimator, "n_iter_") else 0
-    monitor = Monitor(
-        watch_training_loss=False, tol=tol, n_iter_no_change=estimator.n_iter_no_change,
-        callbacks=estimator.callbacks, max_time=estimator.max_time,
-        verbose=estimator.verbose, start_iter=start_iter, progress_total=max_iter,
-        name=name)
-    try:
-        result = solver.minimize(objective, params, max_iter=max_iter, tol=tol,
-                                 monitor=monitor)
-    finally:
-        monitor.close()
-    params = result.params
-    converged = result.converged or result.stopped
-    if not np.all(np.isfinite(params)):
-        raise FloatingPointError(
-            "The solver produced non-finite coefficients; standardize X (e.g. "
-            "StandardScaler), increase alpha or use solver='lbfgs'.")
-    if not converged and monitor.stop_reason is None:
-        warnings.warn(
-            f"{name} with solver={estimator.solver!r} did not converge: "
-            f"{result.message}. Increase max_iter (now {max_iter}), loosen tol (now "
-            f"{tol}), or standardize X (e.g. with StandardScaler).",
-            ConvergenceWarning, stacklevel=4)
-
+    run = estimator._solve(objective, solver, traits, params, partial=False, warm=warm,
+                           max_iter=max_iter, tol=tol)
     estimator.n_features_in_ = n_features
     if hasattr(estimator, "feature_names_in_"):
         del estimator.feature_names_in_
-    estimator._store_params(params, objective)
-    # fitted attributes live where the data live, in X's dtype
-    estimator.coef_ = xp.asarray(estimator.coef_, dtype=dtype, device=dev)
-    estimator.intercept_ = xp.asarray(estimator.intercept_, dtype=dtype, device=dev)
-    estimator.classes_ = classes
-    if estimator.alpha == 0 and not estimator.label_smoothing:
-        _warn_if_separated(estimator, X, codes, s)
-    estimator.n_iter_ = start_iter + max(int(result.n_iter), 0)
-    curve = monitor.loss_curve
-    estimator.loss_curve_ = (list(estimator.loss_curve_) + curve) if (
-        warm and hasattr(estimator, "loss_curve_")) else curve
-    estimator.stop_reason_ = monitor.stop_reason or (
-        "converged" if converged else "max_iter")
-    return estimator
+
+    def place():  # fitted attributes live where the data live, in X's dtype
+        estimator.coef_ = xp.asarray(estimator.coef_, dtype=dtype, device=dev)
+        estimator.intercept_ = xp.asarray(estimator.intercept_, dtype=dtype,
+                                          device=dev)
+        estimator.classes_ = classes
+
+    return estimator._finish_fit(
+        run, objective, place=place,
+        separated=lambda: _separated(estimator, X, codes, s))
 
 
-def _warn_if_separated(estimator, X, codes, s):
-    """``_base._warn_if_separated``, with the margins computed on the device."""
-    import warnings
-
-    from sklearn.exceptions import ConvergenceWarning
-
-    xp, _ = _namespace(X)
+def _separated(estimator, X, codes, s):
+    """``_base.margins_positive`` with the margins computed on X's device."""
+    xp, dev = _namespace(X)
+    coef = xp.asarray(estimator.coef_, dtype=X.dtype, device=dev)
+    intercept = xp.asarray(estimator.intercept_, dtype=X.dtype, device=dev)
     keep = s > 0
-    scores = X @ estimator.coef_.T + estimator.intercept_
+    scores = X @ coef.T + intercept
     if scores.shape[1] == 1:
         margin = xp.where(codes == 1, scores[:, 0], -scores[:, 0])
     else:
-        onehot = codes[:, None] == xp.arange(scores.shape[1], device=_namespace(X)[1])
+        onehot = codes[:, None] == xp.arange(scores.shape[1], device=dev)
         true = xp.sum(xp.where(onehot, scores, xp.zeros_like(scores)), axis=1)
         other = xp.max(xp.where(onehot, xp.full_like(scores, -xp.inf), scores), axis=1)
         margin = true - other
-    if bool(xp.all(xp.where(keep, margin > 0, True))):
-        warnings.warn(
-            f"The training data are perfectly separable and alpha=0: the "
-            f"unpenalized cross-entropy has no minimizer, so coef_ (now max |coef_| "
-            f"= {float(xp.max(xp.abs(estimator.coef_))):.3g}) grows with max_iter and "
-            f"tol instead of converging, and predict_proba is overconfident. Set "
-            f"alpha > 0 (e.g. alpha=1e-4) or label_smoothing > 0.",
-            ConvergenceWarning, stacklevel=4)
+    return bool(xp.any(keep)) and bool(xp.all(xp.where(keep, margin > 0, True)))
 
 
 # --------------------------------------------------------------- prediction

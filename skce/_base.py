@@ -6,10 +6,15 @@ the loss (``_make_loss``), the class weights (``_class_weights``) or the logit o
 (``_training_offset``) and nothing else.
 """
 
+import copy
 import functools
 import numbers
+import os
+import sys
 import types
 import warnings
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -303,20 +308,11 @@ class BaseCEClassifier(ClassifierMixin, BaseEstimator):
         X = validate_data(self, X, reset=not continuing, accept_sparse=_ACCEPT_SPARSE,
                           dtype=_DTYPES)
         n_samples, n_features = X.shape
-        if warm and not continuing and n_features != self.coef_.shape[1]:
-            raise ValueError(
-                f"warm_start: X has {n_features} features but the previous fit had "
-                f"{self.coef_.shape[1]}; set warm_start=False to refit.")
         kind, classes, target = self._validate_y(y, n_samples, classes)
-        if warm and not np.array_equal(classes, self.classes_):
-            raise ValueError(
-                f"warm_start: the classes changed from {self.classes_.tolist()} to "
-                f"{classes.tolist()}; set warm_start=False to refit.")
+        # validate_data(reset=False) already checked n_features when continuing
+        self._check_refit(warm=warm, continuing=False, n_features=n_features,
+                          classes=classes)
         K = len(classes)
-        if K < 2:
-            raise ValueError(
-                f"{type(self).__name__} needs samples of at least 2 classes; got 1 "
-                f"class: {classes.tolist()}.")
         dtype = X.dtype
         sw = self._validate_sample_weight(sample_weight, n_samples, dtype)
 
@@ -342,10 +338,7 @@ class BaseCEClassifier(ClassifierMixin, BaseEstimator):
         stochastic = traits["family"] == "stochastic"
         if partial and not stochastic:  # guarded by _stochastic_only; keep it honest
             raise AttributeError("partial_fit needs a stochastic solver.")
-        max_iter = self.max_iter if self.max_iter is not None else (
-            default_epochs(solver, n_samples) if stochastic
-            else traits["default_max_iter"])
-        tol = self.tol if self.tol is not None else traits["default_tol"]
+        max_iter, tol = self._budget(solver, traits, n_samples)
 
         random_state = check_random_state(self.random_state)
         validation = None
@@ -372,19 +365,78 @@ class BaseCEClassifier(ClassifierMixin, BaseEstimator):
                                   l1_ratio=self.l1_ratio,
                                   fit_intercept=self.fit_intercept, offset=offset)
 
-        if warm:
-            params = self._params_from_fit(objective)
-        else:
-            # priors of the weighted problem (class weights included): class weights
-            # and the equivalent sample weights then start, and end, alike
-            fit_mass = np.bincount(target, weights=s, minlength=K) if kind == "hard" \
-                else s.astype(np.float64) @ target
-            if partial:  # a first chunk may lack classes: its priors would pin
-                fit_mass = np.ones(K)  # theirs near log(1e-12); start uniform
-            params = self._initial_params(objective, fit_mass, offset)
+        # priors of the weighted problem (class weights included): class weights
+        # and the equivalent sample weights then start, and end, alike
+        fit_mass = np.bincount(target, weights=s, minlength=K) if kind == "hard" \
+            else s.astype(np.float64) @ target
+        params = self._start_params(objective, warm=warm, partial=partial,
+                                    fit_mass=fit_mass, offset=offset)
+        run = self._solve(objective, solver, traits, params, partial=partial,
+                          warm=warm, max_iter=max_iter, tol=tol,
+                          validation=validation, random_state=random_state)
+        self.classes_ = classes
+        separated = None
+        if kind == "hard":
+            def separated():
+                return margins_positive(X, target, s, self.coef_, self.intercept_)
+        return self._finish_fit(run, objective, separated=separated)
 
-        carry = (continuing or self.warm_start) and stochastic and \
-            getattr(self, "_loop", None) is not None and warm
+    # ----------------------------------------------- shared by every fit path
+    def _budget(self, solver, traits, n_samples):
+        """``(max_iter, tol)``: the estimator's, or the solver family's defaults
+        (for stochastic solvers a budget of updates, see ``default_epochs``)."""
+        if self.max_iter is not None:
+            max_iter = self.max_iter
+        elif traits["family"] == "stochastic":
+            max_iter = default_epochs(solver, n_samples)
+        else:
+            max_iter = traits["default_max_iter"]
+        tol = self.tol if self.tol is not None else traits["default_tol"]
+        return max_iter, tol
+
+    def _check_refit(self, *, warm, continuing, n_features, classes):
+        """Errors for a warm start or partial_fit that cannot continue the last fit,
+        and for a single class."""
+        name = type(self).__name__
+        if continuing and n_features != self.n_features_in_:
+            raise ValueError(
+                f"X has {n_features} features, but {name} is expecting "
+                f"{self.n_features_in_} features as input.")
+        if warm and not continuing and n_features != self.coef_.shape[1]:
+            raise ValueError(
+                f"warm_start: X has {n_features} features but the previous fit had "
+                f"{self.coef_.shape[1]}; set warm_start=False to refit.")
+        if warm and not np.array_equal(classes, self.classes_):
+            raise ValueError(
+                f"warm_start: the classes changed from {self.classes_.tolist()} to "
+                f"{classes.tolist()}; set warm_start=False to refit.")
+        if len(classes) < 2:
+            raise ValueError(
+                f"{name} needs samples of at least 2 classes; got 1 class: "
+                f"{classes.tolist()}.")
+
+    def _start_params(self, objective, *, warm, partial, fit_mass, offset):
+        """The previous fit's parameters (warm start, partial_fit), else zeros with
+        the intercept at the priors ``fit_mass`` (uniform for a first partial_fit
+        chunk, which may lack classes: their priors would pin their intercepts near
+        log(1e-12))."""
+        if warm:
+            return self._params_from_fit(objective)
+        if partial:
+            fit_mass = np.ones(len(fit_mass))
+        return self._initial_params(objective, fit_mass, offset)
+
+    def _solve(self, objective, solver, traits, params, *, partial, warm, max_iter,
+               tol, validation=None, random_state=None, epochs=None):
+        """Run ``solver`` on ``objective`` under the shared Monitor.
+
+        ``epochs`` runs the stochastic epochs (``run_epochs`` for in-memory data;
+        the dask path streams chunks). Returns a :class:`_Run`.
+        """
+        stochastic = traits["family"] == "stochastic"
+        continuing = partial and hasattr(self, "_loop")
+        carry = (continuing or self.warm_start) and stochastic and warm and \
+            getattr(self, "_loop", None) is not None
         start_iter = self.n_iter_ if warm and hasattr(self, "n_iter_") else 0
         monitor = Monitor(
             watch_training_loss=stochastic and not partial, tol=tol,
@@ -392,16 +444,19 @@ class BaseCEClassifier(ClassifierMixin, BaseEstimator):
             callbacks=self.callbacks, max_time=self.max_time, verbose=self.verbose,
             start_iter=start_iter, progress_total=None if partial else max_iter,
             name=type(self).__name__)
+        loop = rng = None
         try:
             if stochastic:
-                loop = self._loop if carry else init_loop_state(solver, params)
-                if carry:
-                    loop = _copy_loop(loop)
+                loop = copy.deepcopy(self._loop) if carry else \
+                    init_loop_state(solver, params)
+                if random_state is None:
+                    random_state = check_random_state(self.random_state)
                 rng = self._rng if (partial and hasattr(self, "_rng")) else \
                     np.random.default_rng(random_state.randint(np.iinfo(np.int32).max))
-                n_epochs = 1 if partial else max_iter
-                run_epochs(objective, solver, params, loop, n_epochs=n_epochs, rng=rng,
-                           monitor=monitor, horizon=None if partial else max_iter)
+                horizon = None if partial else max_iter
+                (epochs or run_epochs)(objective, solver, params, loop,
+                                       n_epochs=horizon or 1, rng=rng, monitor=monitor,
+                                       horizon=horizon)
                 n_iter = monitor.iteration - start_iter
                 # tol=None (the default): the schedule ran to its planned end.
                 converged = partial or monitor.stop_reason is not None or tol is None
@@ -413,41 +468,60 @@ class BaseCEClassifier(ClassifierMixin, BaseEstimator):
                 params, n_iter = result.params, result.n_iter
                 converged = result.converged or result.stopped
                 message = result.message
-                loop = None
         finally:
             monitor.close()
-
         if monitor.best_params is not None:  # early stopping: restore the best
             params = monitor.best_params
-        if not np.all(np.isfinite(params)):
+        return _Run(params, n_iter, converged, message, monitor, loop, rng,
+                    start_iter, max_iter, tol, warm, partial, stochastic)
+
+    def _finish_fit(self, run, objective, *, separated=None, place=None):
+        """Check and store what ``_solve`` returned; shared by every fit path.
+
+        Parameters
+        ----------
+        run : _Run
+        objective : the objective that was solved (for the parameter layout)
+        separated : callable or None
+            ``() -> bool``: whether the fitted model classifies every positively
+            weighted training sample correctly; asked only when alpha=0.
+        place : callable or None
+            Called last, after ``coef_``/``intercept_`` are stored (as numpy), to
+            move them (the array API path keeps them on X's device).
+        """
+        if not np.all(np.isfinite(run.params)):
             raise FloatingPointError(
                 "The solver produced non-finite coefficients; standardize X (e.g. "
                 "StandardScaler), increase alpha or use solver='lbfgs'.")
-        if not converged and monitor.stop_reason is None:
+        if not run.converged and run.monitor.stop_reason is None:
             warnings.warn(
                 f"{type(self).__name__} with solver={self.solver!r} did not converge: "
-                f"{message}. Increase max_iter (now {max_iter}), loosen tol (now "
-                f"{tol:g}), or standardize X (e.g. with StandardScaler).",
-                ConvergenceWarning, stacklevel=3)
-
-        self.classes_ = classes
-        self._store_params(params, objective)
-        if self.alpha == 0 and kind == "hard" and not self.label_smoothing and \
-                not partial:
-            _warn_if_separated(self, X, target, s)
-        self.n_iter_ = start_iter + max(int(n_iter), 0)
-        curve = monitor.loss_curve
-        self.loss_curve_ = (list(self.loss_curve_) + curve) if (
-            warm and hasattr(self, "loss_curve_")) else curve
-        if validation is not None:
-            self.validation_loss_curve_ = monitor.validation_loss_curve
+                f"{run.message}. Increase max_iter (now {run.max_iter}), loosen tol "
+                f"(now {run.tol}), or standardize X (e.g. with StandardScaler).",
+                ConvergenceWarning, stacklevel=external_stacklevel())
+        self._store_params(run.params, objective)
+        if self.alpha == 0 and not self.label_smoothing and not run.partial and \
+                separated is not None and separated():
+            warn_separated(float(np.abs(run.params[: objective.n_features]).max()))
+        if place is not None:
+            place()
+        monitor = run.monitor
+        self.n_iter_ = run.start_iter + max(int(run.n_iter), 0)
+        previous = run.warm and hasattr(self, "loss_curve_")
+        self.loss_curve_ = (list(self.loss_curve_) if previous else []) + \
+            monitor.loss_curve
+        if monitor.validation is not None:
+            # warm starts extend the validation curve like loss_curve_
+            kept = list(getattr(self, "validation_loss_curve_", [])) if previous \
+                else []
+            self.validation_loss_curve_ = kept + monitor.validation_loss_curve
             self.best_iteration_ = monitor.best_iteration
-        self.stop_reason_ = monitor.stop_reason or ("converged" if converged else
-                                                    "max_iter")
-        if stochastic:
-            self._loop = loop
-            if partial:
-                self._rng = rng
+        self.stop_reason_ = monitor.stop_reason or (
+            "converged" if run.converged else "max_iter")
+        if run.stochastic:
+            self._loop = run.loop
+            if run.partial:
+                self._rng = run.rng
         return self
 
     def _split(self, kind, target, n_samples, random_state):
@@ -594,34 +668,80 @@ def _max_abs(X):
     return float(np.abs(data).max()) if data.size else 0.0
 
 
-def _warn_if_separated(estimator, X, codes, s):
-    """Warn when the fitted coefficients classify every (weighted) training sample
-    correctly with alpha=0: then the data are linearly separable, scaling the
-    coefficients up lowers the loss without end, and no minimizer exists."""
-    scores = np.asarray(X @ estimator.coef_.T) + estimator.intercept_
+@dataclass
+class _Run:
+    """What ``BaseCEClassifier._solve`` hands to ``_finish_fit``."""
+
+    params: np.ndarray
+    n_iter: int
+    converged: bool
+    message: str
+    monitor: Monitor
+    loop: Any
+    rng: Any
+    start_iter: int
+    max_iter: int
+    tol: Any
+    warm: bool
+    partial: bool
+    stochastic: bool
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def external_stacklevel():
+    """The ``stacklevel`` that points a warning at the first frame outside skce.
+
+    Call it from the function that calls ``warnings.warn``. Fit paths nest to
+    different depths (estimator subclasses, the dask and array API paths), so a
+    fixed stacklevel would point at skce's own lines for some of them.
+    """
+    frame = sys._getframe(1)
+    level = 1
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        frame = frame.f_back
+        level += 1
+    return level
+
+
+def margins_positive(X, codes, s, coef, intercept):
+    """Whether every sample of positive weight is classified correctly (margin > 0).
+
+    Parameters
+    ----------
+    X : ndarray or sparse matrix of shape (n_samples, n_features)
+    codes : ndarray of shape (n_samples,), integer class codes
+    s : ndarray of shape (n_samples,), per-sample weights
+    coef, intercept : the fitted ``coef_`` and ``intercept_``
+
+    Returns
+    -------
+    bool
+    """
     rows = np.flatnonzero(s > 0)
+    if not rows.size:
+        return False
+    scores = np.asarray(X[rows] @ coef.T) + intercept
     codes = codes[rows]
-    scores = scores[rows]
     if scores.shape[1] == 1:
         margin = np.where(codes == 1, scores[:, 0], -scores[:, 0])
     else:
         true = scores[np.arange(len(rows)), codes]
         scores[np.arange(len(rows)), codes] = -np.inf
         margin = true - scores.max(axis=1)
-    if rows.size and np.all(margin > 0):
-        warnings.warn(
-            f"The training data are perfectly separable and alpha=0: the "
-            f"unpenalized cross-entropy has no minimizer, so coef_ (now max |coef_| "
-            f"= {float(np.abs(estimator.coef_).max()):.3g}) grows with max_iter and "
-            f"tol instead of converging, and predict_proba is overconfident. Set "
-            f"alpha > 0 (e.g. alpha=1e-4) or label_smoothing > 0.",
-            ConvergenceWarning, stacklevel=4)
+    return bool(np.all(margin > 0))
 
 
-def _copy_loop(loop):
-    from copy import deepcopy
-
-    return deepcopy(loop)
+def warn_separated(max_abs_coef):
+    """The warning for alpha=0 on linearly separable training data."""
+    warnings.warn(
+        f"The training data are perfectly separable and alpha=0: the unpenalized "
+        f"cross-entropy has no minimizer, so coef_ (now max |coef_| = "
+        f"{max_abs_coef:.3g}) grows with max_iter and tol "
+        f"instead of converging, and predict_proba is overconfident. Set alpha > 0 "
+        f"(e.g. alpha=1e-4) or label_smoothing > 0.",
+        ConvergenceWarning, stacklevel=external_stacklevel())
 
 
 def _ragged(y):

@@ -25,16 +25,14 @@ Nothing here is imported unless X is a dask array; dask is an optional dependenc
 """
 
 import copy
-import warnings
 
 import numpy as np
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 
+from ._base import margins_positive
 from ._loss import HardTargets
 from ._objective import Objective
-from ._training import Monitor, default_epochs, init_loop_state, run_epochs
+from ._training import run_epochs
 
 
 def is_dask_collection(obj):
@@ -96,20 +94,6 @@ def _per_sample_weight(sample_weight, codes, class_weight):
 
 def _block_class_mass(codes, sample_weight, n_classes):
     return np.bincount(codes, weights=sample_weight, minlength=n_classes)
-
-
-def _block_separated(X, codes, sample_weight, coef, intercept):
-    """Whether every positively weighted row of the chunk is classified correctly."""
-    rows = np.flatnonzero(sample_weight > 0)
-    scores = X[rows] @ coef.T + intercept
-    codes = codes[rows]
-    if scores.shape[1] == 1:
-        margin = np.where(codes == 1, scores[:, 0], -scores[:, 0])
-    else:
-        true = scores[np.arange(len(rows)), codes]
-        scores[np.arange(len(rows)), codes] = -np.inf
-        margin = true - scores.max(axis=1)
-    return bool(np.all(margin > 0))
 
 
 def _add(*parts):
@@ -446,14 +430,6 @@ def fit_dask(estimator, X, y, sample_weight, *, solver, traits, partial, classes
     continuing = partial and hasattr(estimator, "_loop")
     warm = (estimator.warm_start or continuing) and hasattr(estimator, "coef_")
     n_samples, n_features = X.shape
-    if continuing and n_features != estimator.n_features_in_:
-        raise ValueError(
-            f"X has {n_features} features, but {name} is expecting "
-            f"{estimator.n_features_in_} features as input.")
-    if warm and not continuing and n_features != estimator.coef_.shape[1]:
-        raise ValueError(
-            f"warm_start: X has {n_features} features but the previous fit had "
-            f"{estimator.coef_.shape[1]}; set warm_start=False to refit.")
 
     # One pass over the persisted blocks for every check that needs the data.
     found, finite, sw_finite, sw_min, sw_sum = dask.compute(
@@ -477,15 +453,9 @@ def fit_dask(estimator, X, y, sample_weight, *, solver, traits, partial, classes
             f"y contains labels {unseen.tolist()} that are not in classes "
             f"{classes.tolist()}; pass every class in `classes` on the first "
             f"partial_fit call.")
-    if warm and not np.array_equal(classes, estimator.classes_):
-        raise ValueError(
-            f"warm_start: the classes changed from {estimator.classes_.tolist()} to "
-            f"{classes.tolist()}; set warm_start=False to refit.")
+    estimator._check_refit(warm=warm, continuing=continuing, n_features=n_features,
+                           classes=classes)
     K = len(classes)
-    if K < 2:
-        raise ValueError(
-            f"{name} needs samples of at least 2 classes; got 1 class: "
-            f"{classes.tolist()}.")
     dtype = X.dtype
     codes = y.map_blocks(_encode, classes=classes, dtype=np.intp)
     mass = _reduce_blocks(
@@ -505,98 +475,27 @@ def fit_dask(estimator, X, y, sample_weight, *, solver, traits, partial, classes
         raise ValueError("All samples have zero weight after applying class_weight; "
                          "give some class a positive weight.")
 
-    stochastic = traits["family"] == "stochastic"
-    if estimator.max_iter is not None:
-        max_iter = estimator.max_iter
-    elif stochastic:  # a budget of updates, as in _fit
-        max_iter = default_epochs(solver, n_samples)
-    else:
-        max_iter = traits["default_max_iter"]
-    tol = estimator.tol if estimator.tol is not None else traits["default_tol"]
-    random_state = check_random_state(estimator.random_state)
-    if warm:
-        params = estimator._params_from_fit(objective)
-    else:
-        # as in _fit: the priors of the weighted problem, sum_i s_i [y_i = k];
-        # partial_fit starts uniform
-        fit_mass = np.ones(K) if partial else mass * class_weight
-        params = estimator._initial_params(objective, fit_mass, offset)
-    carry = (continuing or estimator.warm_start) and stochastic and warm and \
-        getattr(estimator, "_loop", None) is not None
-    start_iter = estimator.n_iter_ if warm and hasattr(estimator, "n_iter_") else 0
-    monitor = Monitor(
-        watch_training_loss=stochastic and not partial, tol=tol,
-        n_iter_no_change=estimator.n_iter_no_change, callbacks=estimator.callbacks,
-        max_time=estimator.max_time, verbose=estimator.verbose, start_iter=start_iter,
-        progress_total=None if partial else max_iter, name=name)
-    try:
-        if stochastic:
-            loop = copy.deepcopy(estimator._loop) if carry else \
-                init_loop_state(solver, params)
-            rng = estimator._rng if (partial and hasattr(estimator, "_rng")) else \
-                np.random.default_rng(random_state.randint(np.iinfo(np.int32).max))
-            stream_epochs(objective, solver, params, loop,
-                          n_epochs=1 if partial else max_iter, rng=rng,
-                          monitor=monitor, horizon=None if partial else max_iter)
-            n_iter = monitor.iteration - start_iter
-            # tol=None (the default): the schedule ran to its planned end.
-            converged = partial or monitor.stop_reason is not None or tol is None
-            message = (f"{max_iter} epochs ended with the training loss still "
-                       f"improving by more than tol={tol}")
-        else:
-            result = solver.minimize(objective, params, max_iter=max_iter, tol=tol,
-                                     monitor=monitor)
-            params, n_iter = result.params, result.n_iter
-            converged = result.converged or result.stopped
-            message = result.message
-    finally:
-        monitor.close()
-
-    if not np.all(np.isfinite(params)):
-        raise FloatingPointError(
-            "The solver produced non-finite coefficients; standardize X (e.g. "
-            "StandardScaler), increase alpha or use solver='lbfgs'.")
-    if not converged and monitor.stop_reason is None:
-        warnings.warn(
-            f"{name} with solver={estimator.solver!r} did not converge: {message}. "
-            f"Increase max_iter (now {max_iter}), loosen tol (now {tol}), or "
-            f"standardize X (e.g. with StandardScaler).", ConvergenceWarning,
-            stacklevel=4)
-
+    max_iter, tol = estimator._budget(solver, traits, n_samples)
+    params = estimator._start_params(objective, warm=warm, partial=partial,
+                                     fit_mass=mass * class_weight, offset=offset)
+    run = estimator._solve(objective, solver, traits, params, partial=partial,
+                           warm=warm, max_iter=max_iter, tol=tol, epochs=stream_epochs)
     estimator.n_features_in_ = n_features
     if hasattr(estimator, "feature_names_in_"):
         del estimator.feature_names_in_
     estimator.classes_ = classes
-    estimator._store_params(params, objective)
-    if estimator.alpha == 0 and not estimator.label_smoothing and not partial:
-        _warn_if_separated(estimator, objective)
-    estimator.n_iter_ = start_iter + max(int(n_iter), 0)
-    curve = monitor.loss_curve
-    estimator.loss_curve_ = (list(estimator.loss_curve_) + curve) if (
-        warm and hasattr(estimator, "loss_curve_")) else curve
-    estimator.stop_reason_ = monitor.stop_reason or (
-        "converged" if converged else "max_iter")
-    if stochastic:
-        estimator._loop = loop
-        if partial:
-            estimator._rng = rng
-    return estimator
+    return estimator._finish_fit(
+        run, objective, separated=lambda: _separated(estimator, objective))
 
 
-def _warn_if_separated(estimator, objective):
-    """``_base._warn_if_separated`` with the margins computed on the cluster."""
+def _separated(estimator, objective):
+    """``margins_positive`` of every chunk, computed on the cluster."""
     import dask
 
     coef, intercept = estimator.coef_, estimator.intercept_
-    parts = [dask.delayed(_block_separated, pure=False)(x, c, s, coef, intercept)
+    parts = [dask.delayed(margins_positive, pure=False)(x, c, s, coef, intercept)
              for x, c, s in objective._blocks]
-    if all(dask.compute(*parts)):
-        warnings.warn(
-            f"The training data are perfectly separable and alpha=0: the "
-            f"unpenalized cross-entropy has no minimizer, so coef_ (now max |coef_| "
-            f"= {float(np.abs(coef).max()):.3g}) grows with max_iter and tol instead "
-            f"of converging, and predict_proba is overconfident. Set alpha > 0 (e.g. "
-            f"alpha=1e-4) or label_smoothing > 0.", ConvergenceWarning, stacklevel=4)
+    return all(dask.compute(*parts))
 
 
 def _reduce_blocks(parts, split_every=8):
