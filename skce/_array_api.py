@@ -21,6 +21,7 @@ from sklearn import get_config
 from sklearn.utils.multiclass import check_classification_targets
 
 from ._loss import SigmoidCrossEntropy, SoftmaxCrossEntropy
+from ._objective import Penalty
 
 
 def uses_array_api(X):
@@ -63,7 +64,7 @@ def _numpy_dtype(xp, dtype):
     return np.dtype(np.float32) if dtype == xp.float32 else np.dtype(np.float64)
 
 
-class ArrayAPIObjective:
+class ArrayAPIObjective(Penalty):
     """``Objective``'s interface for the full-batch solvers, computed on a device.
 
     Parameters
@@ -167,19 +168,6 @@ class ArrayAPIObjective:
         out = xp.concat(parts, axis=0) if len(parts) > 1 else parts[0]
         return to_numpy(out).astype(np.float64)
 
-    def _penalty(self, W):
-        return 0.5 * self.l2 * float(np.vdot(W, W)) if self.l2 else 0.0
-
-    def l1_penalty(self, params):
-        """alpha * l1_ratio * ||W||_1."""
-        if not self.l1:
-            return 0.0
-        return self.l1 * float(np.abs(params[: self.n_features]).sum())
-
-    def as_params(self, params):
-        """View a flat or differently typed vector as params in X's dtype."""
-        return np.asarray(params, dtype=self.dtype).reshape(self.shape)
-
     # ------------------------------------------------------------------ API
     def value_grad(self, params, rows=None):
         """Smooth part of the objective and its gradient (numpy, on the host)."""
@@ -234,14 +222,6 @@ class ArrayAPIObjective:
             return out.astype(self.dtype)
 
         return product
-
-    def prox(self, params, step):
-        """Soft thresholding of W by step * alpha * l1_ratio, in place."""
-        if self.l1:
-            W = params[: self.n_features]
-            threshold = step * self.l1
-            W[...] = np.sign(W) * np.maximum(np.abs(W) - threshold, 0.0)
-        return params
 
     def lipschitz_bound(self, per_sample=False):
         """The bounds of ``Objective.lipschitz_bound``, computed on the device."""

@@ -31,7 +31,7 @@ from sklearn.utils.multiclass import check_classification_targets
 
 from ._base import margins_positive
 from ._loss import HardTargets
-from ._objective import Objective
+from ._objective import Objective, Penalty
 from ._training import run_epochs
 
 
@@ -116,7 +116,7 @@ def _tree_sum(parts, split_every):
     return parts[0]
 
 
-class DaskObjective:
+class DaskObjective(Penalty):
     """The penalized cross-entropy of :class:`~skce._objective.Objective`, on dask.
 
     Same interface as ``Objective`` for the full-batch solvers (``value_grad``,
@@ -214,19 +214,6 @@ class DaskObjective:
                  for x, c, s in self._blocks]
         return dask.compute(_tree_sum(parts, self.split_every))[0]
 
-    def _penalty(self, W):
-        return 0.5 * self.l2 * float(np.vdot(W, W)) if self.l2 else 0.0
-
-    def l1_penalty(self, params):
-        """alpha * l1_ratio * ||W||_1."""
-        if not self.l1:
-            return 0.0
-        return self.l1 * float(np.abs(params[: self.n_features]).sum())
-
-    def as_params(self, params):
-        """View a flat or differently typed vector as params in X's dtype."""
-        return np.asarray(params, dtype=self.dtype).reshape(self.shape)
-
     # ------------------------------------------------------------------ API
     def value_grad(self, params, rows=None):
         """Smooth part of the objective and its gradient (full batch only).
@@ -292,14 +279,6 @@ class DaskObjective:
             return out
 
         return product
-
-    def prox(self, params, step):
-        """Soft thresholding of W by step * alpha * l1_ratio, in place."""
-        if self.l1:
-            W = params[: self.n_features]
-            threshold = step * self.l1
-            W[...] = np.sign(W) * np.maximum(np.abs(W) - threshold, 0.0)
-        return params
 
     def lipschitz_bound(self, per_sample=False):
         """The bounds of ``Objective.lipschitz_bound``, from one pass on the cluster."""

@@ -50,7 +50,38 @@ def _empty_logits(n_rows, n_outputs, dtype):
     return np.empty((n_rows, n_outputs), dtype=dtype, order="F")
 
 
-class Objective:
+class Penalty:
+    """The parts of an objective that act on the parameters alone: the elastic-net
+    penalty, its proximal step and the parameter layout. Shared by :class:`Objective`
+    and the dask and array API objectives, which differ only in where the data term
+    is computed. Subclasses set ``n_features``, ``shape``, ``dtype``, ``l1``, ``l2``.
+    """
+
+    def _penalty(self, W):
+        """The L2 part, alpha * (1 - l1_ratio) / 2 * ||W||^2."""
+        return 0.5 * self.l2 * float(np.vdot(W, W)) if self.l2 else 0.0
+
+    def l1_penalty(self, params):
+        """alpha * l1_ratio * ||W||_1."""
+        if not self.l1:
+            return 0.0
+        return self.l1 * float(np.abs(params[: self.n_features]).sum())
+
+    def as_params(self, params):
+        """View a flat or differently typed vector as params in X's dtype."""
+        return np.asarray(params, dtype=self.dtype).reshape(self.shape)
+
+    def prox(self, params, step):
+        """Proximal step of step * alpha * l1_ratio * ||W||_1 (soft thresholding),
+        in place."""
+        if self.l1:
+            W = params[: self.n_features]
+            threshold = step * self.l1
+            W[...] = np.sign(W) * np.maximum(np.abs(W) - threshold, 0.0)
+        return params
+
+
+class Objective(Penalty):
     """Full-batch and mini-batch views of the penalized cross-entropy.
 
     Parameters
@@ -124,22 +155,6 @@ class Objective:
         elif self.offset is not None:
             raw += self.offset
         return raw
-
-    def _penalty(self, W):
-        value = 0.0
-        if self.l2:
-            value += 0.5 * self.l2 * float(np.vdot(W, W))
-        return value
-
-    def l1_penalty(self, params):
-        """alpha * l1_ratio * ||W||_1."""
-        if not self.l1:
-            return 0.0
-        return self.l1 * float(np.abs(params[: self.n_features]).sum())
-
-    def as_params(self, params):
-        """View a flat or differently typed vector as params in X's dtype."""
-        return np.asarray(params, dtype=self.dtype).reshape(self.shape)
 
     # ------------------------------------------------------------------ API
     def value_grad(self, params, rows=None):
@@ -242,15 +257,6 @@ class Objective:
             return out
 
         return product
-
-    def prox(self, params, step):
-        """Proximal step of step * alpha * l1_ratio * ||W||_1 (soft thresholding),
-        in place."""
-        if self.l1:
-            W = params[: self.n_features]
-            threshold = step * self.l1
-            W[...] = np.sign(W) * np.maximum(np.abs(W) - threshold, 0.0)
-        return params
 
     def lipschitz_bound(self, per_sample=False):
         """An upper bound on the smoothness constant of the smooth part.
