@@ -349,6 +349,11 @@ class GradientDescent(FullBatchSolver):
                     if mapping <= tol:
                         converged, message = True, "gradient mapping below tol"
                         break
+                    # a restart is an iteration (it cost a gradient): report it, so
+                    # that n_iter_ == len(loss_curve_); the objective is unchanged
+                    if monitor(x, F_x):
+                        stopped, message = True, "stopped by monitor"
+                        break
                     continue
                 t_new = 0.5 * (1.0 + math.sqrt(1.0 + 4.0 * t * t))
                 y = x_new + ((t - 1.0) / t_new) * (x_new - x)
