@@ -53,8 +53,11 @@ class LBFGS(FullBatchSolver):
 
     Each iteration costs one fused value-and-gradient evaluation per line-search
     trial (usually one). Converged when the max-norm of the gradient is at most
-    ``tol`` (scipy's ``gtol``); scipy's relative-decrease test uses 64 machine
-    epsilons, as scikit-learn does.
+    ``tol`` (scipy's ``gtol``) or when an iteration lowers the objective by less
+    than 64 machine epsilons relative (scipy's ``ftol``, as scikit-learn sets it).
+    The second test usually ends the run at gradients of 1e-8 to 1e-7 in float64,
+    so a ``tol`` below that changes nothing (measured on 150 random problems);
+    use ``solver="newton-cg"`` for tighter optima.
 
     Parameters
     ----------
