@@ -48,6 +48,21 @@ class IterationRecord(NamedTuple):
     coef : ndarray
         A read-only view of the parameters, shape (n_features + fit_intercept,
         n_outputs): rows are features, the last row is the intercept when fitted.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from skce import SoftmaxRegressor
+    >>> X, y = load_iris(return_X_y=True)
+    >>> records = []
+    >>> def keep(record):
+    ...     records.append(record)
+    ...     return record.iteration == 3          # True stops training cleanly
+    >>> clf = SoftmaxRegressor(callbacks=[keep]).fit(X, y)
+    >>> [r.iteration for r in records], records[-1].coef.shape
+    ([1, 2, 3], (5, 3))
+    >>> records[-1].coef.flags.writeable
+    False
     """
 
     iteration: int

@@ -39,6 +39,14 @@ class SolverResult:
         Whether the monitor stopped the run (callback, max_time, early stopping).
     message : str
         Why the solver stopped, for warnings and ``verbose``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skce.solvers import SolverResult
+    >>> result = SolverResult(np.zeros((3, 2)), n_iter=7, converged=True)
+    >>> result.n_iter, result.stopped
+    (7, False)
     """
 
     params: np.ndarray
@@ -49,7 +57,44 @@ class SolverResult:
 
 
 class FullBatchSolver(BaseEstimator):
-    """Base for solvers that see the whole objective at every iteration."""
+    """Base for solvers that see the whole objective at every iteration.
+
+    A subclass implements ``minimize(objective, params, *, max_iter, tol, monitor)``
+    and returns a :class:`SolverResult`; deriving from this class gives it
+    ``get_params``/``set_params`` (so ``clone`` and ``GridSearchCV`` work) and the
+    family's defaults. Class attributes: ``supports_l1`` (the solver applies
+    ``objective.prox``), ``default_max_iter``, ``default_tol``.
+
+    Examples
+    --------
+    A fixed-step gradient descent, written against the protocol:
+
+    >>> import numpy as np
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from skce import SoftmaxRegressor
+    >>> from skce.solvers import FullBatchSolver, SolverResult
+    >>> class FixedStepGD(FullBatchSolver):
+    ...     def __init__(self, step=0.5):
+    ...         self.step = step
+    ...     def minimize(self, objective, params, *, max_iter, tol, monitor):
+    ...         x = params.copy()
+    ...         for it in range(1, max_iter + 1):
+    ...             value, grad = objective.value_grad(x)
+    ...             if np.abs(grad).max() <= tol:
+    ...                 return SolverResult(x, it - 1, converged=True)
+    ...             x -= self.step * grad
+    ...             if monitor(x, objective.value(x)):
+    ...                 return SolverResult(x, it, converged=False, stopped=True)
+    ...         return SolverResult(x, max_iter, converged=False)
+    >>> X, y = load_iris(return_X_y=True)
+    >>> X = StandardScaler().fit_transform(X)
+    >>> clf = SoftmaxRegressor(solver=FixedStepGD(step=1.0), alpha=1e-2, tol=1e-5,
+    ...                        max_iter=5000).fit(X, y)
+    >>> reference = SoftmaxRegressor(alpha=1e-2, tol=1e-8).fit(X, y)   # lbfgs
+    >>> clf.stop_reason_, bool(np.allclose(clf.coef_, reference.coef_, atol=1e-4))
+    ('converged', True)
+    """
 
     family = "full-batch"
     supports_l1 = False
@@ -74,6 +119,33 @@ class FirstOrderSolver(BaseEstimator):
       data sets get more epochs (at most ``max_epochs``), large ones fewer (at
       least ``min_epochs``); the work of a fit stays bounded.
     - ``tol=None``: no stopping on the training loss; the schedule runs to its end.
+
+    A subclass implements ``init(params) -> state`` and
+    ``update(grad, state, params, learning_rate) -> (step, state)`` and has
+    ``learning_rate`` and ``batch_size`` attributes.
+
+    Examples
+    --------
+    signSGD (Bernstein et al. 2018), written against the protocol:
+
+    >>> import numpy as np
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from skce import SoftmaxRegressor
+    >>> from skce.solvers import CosineDecay, FirstOrderSolver
+    >>> class SignSGD(FirstOrderSolver):
+    ...     def __init__(self, learning_rate=CosineDecay(0.05), batch_size=16):
+    ...         self.learning_rate = learning_rate
+    ...         self.batch_size = batch_size
+    ...     def init(self, params):
+    ...         return 0
+    ...     def update(self, grad, state, params, learning_rate):
+    ...         return -learning_rate * np.sign(grad), state + 1
+    >>> X, y = load_iris(return_X_y=True)
+    >>> X = StandardScaler().fit_transform(X)
+    >>> clf = SoftmaxRegressor(solver=SignSGD(), max_iter=50, random_state=0)
+    >>> bool(clf.fit(X, y).score(X, y) > 0.9)
+    True
     """
 
     family = "stochastic"

@@ -20,7 +20,26 @@ from sklearn.base import BaseEstimator
 
 
 class Schedule(BaseEstimator):
-    """Base class: a learning rate that depends on the training position."""
+    """Base class: a learning rate that depends on the training position.
+
+    Subclasses implement ``rate(state, step, epoch, n_epochs)`` and, if they keep
+    state, ``init()`` and ``end_epoch(state, loss)``.
+
+    Examples
+    --------
+    A linear warm-up over the first 100 updates, then constant:
+
+    >>> from skce.solvers import Schedule
+    >>> class Warmup(Schedule):
+    ...     def __init__(self, learning_rate=0.1, warmup_steps=100):
+    ...         self.learning_rate = learning_rate
+    ...         self.warmup_steps = warmup_steps
+    ...     def rate(self, state, step, epoch, n_epochs):
+    ...         return self.learning_rate * min(1.0, (step + 1) / self.warmup_steps)
+    >>> schedule = Warmup()
+    >>> schedule.rate(schedule.init(), step=49, epoch=0, n_epochs=None)
+    0.05
+    """
 
     def init(self):
         """The schedule's state at the start of training."""
