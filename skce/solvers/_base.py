@@ -89,7 +89,7 @@ class FullBatchSolver(BaseEstimator):
     ...         return SolverResult(x, max_iter, converged=False)
     >>> X, y = load_iris(return_X_y=True)
     >>> X = StandardScaler().fit_transform(X)
-    >>> clf = SoftmaxRegressor(solver=FixedStepGD(step=1.0), alpha=1e-2, tol=1e-5,
+    >>> clf = SoftmaxRegressor(solver=FixedStepGD(step=1.0), alpha=1e-2, tol=1e-7,
     ...                        max_iter=5000).fit(X, y)
     >>> reference = SoftmaxRegressor(alpha=1e-2, tol=1e-8).fit(X, y)   # lbfgs
     >>> clf.stop_reason_, bool(np.allclose(clf.coef_, reference.coef_, atol=1e-4))
