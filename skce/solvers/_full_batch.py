@@ -273,9 +273,17 @@ class NewtonCG(FullBatchSolver):
                 n_iter -= 1
                 break
             x = trial
+            previous = _max_abs(grad)
             value, grad = objective.value_grad(x)
             if monitor(x, value):
                 stopped, message = True, "stopped by monitor"
+                break
+            current = _max_abs(grad)
+            if tol < current <= floor and current > 0.5 * previous:
+                # The gradient has reached the rounding noise of X's dtype (float32:
+                # ~1e-6 on 1e5 rows) and stopped shrinking: no step can lower it.
+                converged = True
+                message = "gradient stalled at the precision of X's dtype"
                 break
         return SolverResult(x, n_iter, converged, stopped, message)
 
