@@ -621,13 +621,14 @@ def plot(results, out_dir):
             rep = r["repeats"][0]
             sub = np.maximum(np.asarray(rep["subopt"]), 1e-12)
             style = "-" if r["family"] == "skce" else "--"
-            ax.semilogy(rep["times"], sub, style, marker=".", ms=3, label=cname)
+            times = np.maximum(np.asarray(rep["times"]), 1e-3)
+            ax.semilogy(times, sub, style, marker=".", ms=3, label=cname)
         for eps in EPSILONS:
             ax.axhline(eps, color="grey", lw=0.5)
         ax.set_title(pname)
         ax.set_xlabel("seconds")
         ax.set_ylabel("(f - f*) / |f*|")
-        ax.set_xscale("symlog", linthresh=0.1)
+        ax.set_xscale("log")
     for ax in axes.ravel()[len(names):]:
         ax.axis("off")
     handles, labels = [], []
@@ -659,11 +660,19 @@ def main(argv=None):
     parser.add_argument("--problems", default=None,
                         help="comma-separated subset of the problems")
     parser.add_argument("--out", default=str(RESULTS))
+    parser.add_argument("--replot", action="store_true",
+                        help="only redraw the plot and tables from OUT/latest.json")
     args = parser.parse_args(argv)
     budget = args.budget or (1.0 if args.quick else 40.0)
     micro_repeats = 5 if args.quick else 7
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
+    if args.replot:
+        with open(out_dir / "latest.json") as fh:
+            results = json.load(fh)
+        write_report(results, out_dir, args.quick, budget)
+        plot(results, out_dir)
+        return
     has_torch = torch is not None
     if has_torch and args.threads:
         torch.set_num_threads(args.threads)
