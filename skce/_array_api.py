@@ -349,7 +349,8 @@ def fit_array_api(estimator, X, y, sample_weight, *, solver, traits, partial,
         raise ValueError("All samples have zero weight after applying class_weight; "
                          "give some class a positive weight.")
 
-    max_iter, tol = estimator._budget(solver, traits, n_samples)
+    solver, traits, max_iter, tol = estimator._plan(solver, traits, n_samples,
+                                                    n_features)
     if warm:
         params = np.zeros(objective.shape, dtype=objective.dtype)
         params[:n_features] = to_numpy(estimator.coef_).T

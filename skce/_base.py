@@ -338,7 +338,8 @@ class BaseCEClassifier(ClassifierMixin, BaseEstimator):
         stochastic = traits["family"] == "stochastic"
         if partial and not stochastic:  # guarded by _stochastic_only; keep it honest
             raise AttributeError("partial_fit needs a stochastic solver.")
-        max_iter, tol = self._budget(solver, traits, n_samples)
+        solver, traits, max_iter, tol = self._plan(solver, traits, n_samples,
+                                                   n_features)
 
         random_state = check_random_state(self.random_state)
         validation = None
@@ -382,9 +383,17 @@ class BaseCEClassifier(ClassifierMixin, BaseEstimator):
         return self._finish_fit(run, objective, separated=separated)
 
     # ----------------------------------------------- shared by every fit path
-    def _budget(self, solver, traits, n_samples):
-        """``(max_iter, tol)``: the estimator's, or the solver family's defaults
-        (for stochastic solvers a budget of updates, see ``default_epochs``)."""
+    def _plan(self, solver, traits, n_samples, n_features):
+        """``(solver, traits, max_iter, tol)`` for data of this size.
+
+        A solver with ``select`` (``"auto"``) is replaced by the one it picks, so
+        that its defaults apply. ``max_iter`` and ``tol`` are the estimator's, or
+        the solver family's defaults (for stochastic solvers a budget of updates,
+        see ``default_epochs``)."""
+        if callable(getattr(solver, "select", None)):
+            solver = solver.select(n_samples, n_features,
+                                   self.l1_ratio > 0 and self.alpha > 0)
+            traits = solver_traits(solver)
         if self.max_iter is not None:
             max_iter = self.max_iter
         elif traits["family"] == "stochastic":
@@ -392,7 +401,7 @@ class BaseCEClassifier(ClassifierMixin, BaseEstimator):
         else:
             max_iter = traits["default_max_iter"]
         tol = self.tol if self.tol is not None else traits["default_tol"]
-        return max_iter, tol
+        return solver, traits, max_iter, tol
 
     def _check_refit(self, *, warm, continuing, n_features, classes):
         """Errors for a warm start or partial_fit that cannot continue the last fit,
@@ -473,7 +482,7 @@ class BaseCEClassifier(ClassifierMixin, BaseEstimator):
         if monitor.best_params is not None:  # early stopping: restore the best
             params = monitor.best_params
         return _Run(params, n_iter, converged, message, monitor, loop, rng,
-                    start_iter, max_iter, tol, warm, partial, stochastic)
+                    start_iter, max_iter, tol, warm, partial, stochastic, solver)
 
     def _finish_fit(self, run, objective, *, separated=None, place=None):
         """Check and store what ``_solve`` returned; shared by every fit path.
@@ -518,6 +527,7 @@ class BaseCEClassifier(ClassifierMixin, BaseEstimator):
             self.best_iteration_ = monitor.best_iteration
         self.stop_reason_ = monitor.stop_reason or (
             "converged" if run.converged else "max_iter")
+        self.solver_ = run.solver
         if run.stochastic:
             self._loop = run.loop
             if run.partial:
@@ -685,6 +695,7 @@ class _Run:
     warm: bool
     partial: bool
     stochastic: bool
+    solver: Any
 
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))

@@ -454,7 +454,8 @@ def fit_dask(estimator, X, y, sample_weight, *, solver, traits, partial, classes
         raise ValueError("All samples have zero weight after applying class_weight; "
                          "give some class a positive weight.")
 
-    max_iter, tol = estimator._budget(solver, traits, n_samples)
+    solver, traits, max_iter, tol = estimator._plan(solver, traits, n_samples,
+                                                    n_features)
     params = estimator._start_params(objective, warm=warm, partial=partial,
                                      fit_mass=mass * class_weight, offset=offset)
     run = estimator._solve(objective, solver, traits, params, partial=partial,

@@ -18,10 +18,13 @@ class SoftmaxRegressor(BaseCEClassifier):
 
     Parameters
     ----------
-    solver : str or solver object, default="lbfgs"
-        "lbfgs", "newton-cg", "gd" (full-batch), or "sgd", "minibatch",
+    solver : str or solver object, default="auto"
+        "auto", "lbfgs", "newton-cg", "gd" (full-batch), or "sgd", "minibatch",
         "momentum", "nesterov", "adagrad", "rmsprop", "adam" (stochastic), or an
-        object from :mod:`skce.solvers` carrying its own hyperparameters.
+        object from :mod:`skce.solvers` carrying its own hyperparameters. "auto"
+        (:class:`~skce.solvers.Auto`) uses newton-cg when n_samples * n_features
+        >= 1e6, lbfgs below, gd when l1_ratio > 0: measured fastest on the
+        benchmark suite (``benchmarks/``); the choice is stored as ``solver_``.
     alpha : float, default=1e-4
         Penalty strength; the intercept is never penalized.
     l1_ratio : float in [0, 1], default=0.0
@@ -82,6 +85,8 @@ class SoftmaxRegressor(BaseCEClassifier):
         With early_stopping only.
     best_iteration_ : int
         With early_stopping only: the iteration whose coefficients were kept.
+    solver_ : solver object
+        The solver that ran (what "auto" chose, or the given one).
     stop_reason_ : str
         "converged", "max_iter", "no_improvement", "early_stopping", "callback" or
         "max_time".
@@ -106,7 +111,7 @@ class SoftmaxRegressor(BaseCEClassifier):
     array([[1., 0., 0.]])
     """
 
-    def __init__(self, *, solver="lbfgs", alpha=1e-4, l1_ratio=0.0, fit_intercept=True,
+    def __init__(self, *, solver="auto", alpha=1e-4, l1_ratio=0.0, fit_intercept=True,
                  class_weight=None, label_smoothing=0.0, max_iter=None, tol=None,
                  warm_start=False, random_state=None, verbose=0, early_stopping=False,
                  validation_fraction=0.1, n_iter_no_change=5, callbacks=None,

@@ -72,8 +72,8 @@ class WeightedCEClassifier(BaseCEClassifier):
 
     Parameters
     ----------
-    solver : str or solver object, default="lbfgs"
-        As in :class:`SoftmaxRegressor`: "lbfgs", "newton-cg", "gd", "sgd",
+    solver : str or solver object, default="auto"
+        As in :class:`SoftmaxRegressor`: "auto", "lbfgs", "newton-cg", "gd", "sgd",
         "minibatch", "momentum", "nesterov", "adagrad", "rmsprop", "adam", or an
         object from :mod:`skce.solvers`. All of them support ``focal_gamma > 0``
         (Newton-CG uses the exact, possibly indefinite, Hessian of the focal loss
@@ -143,6 +143,8 @@ default="balanced"
     best_iteration_ : int
     stop_reason_ : str
         As in :class:`SoftmaxRegressor`.
+    solver_ : solver object
+        The solver that ran (what "auto" chose, or the given one).
 
     See Also
     --------
@@ -201,7 +203,7 @@ default="balanced"
 
     _class_weight_strategies = STRATEGIES
 
-    def __init__(self, *, solver="lbfgs", alpha=1e-4, l1_ratio=0.0, fit_intercept=True,
+    def __init__(self, *, solver="auto", alpha=1e-4, l1_ratio=0.0, fit_intercept=True,
                  class_weight="balanced", beta=0.999, focal_gamma=0.0, tau=0.0,
                  logit_adjustment="loss", label_smoothing=0.0, max_iter=None,
                  tol=None, warm_start=False, random_state=None, verbose=0,

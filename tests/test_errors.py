@@ -149,7 +149,8 @@ def test_bad_class_weight(data, class_weight, match):
 def test_unknown_solver(data):
     X, y = data
     with pytest.raises(ValueError, match=re.escape(
-            "Unknown solver 'newton'; use one of ['adagrad', 'adam', 'gd', 'lbfgs', "
+            "Unknown solver 'newton'; use one of ['adagrad', 'adam', 'auto', 'gd', "
+            "'lbfgs', "
             "'minibatch', 'momentum', 'nesterov', 'newton-cg', 'rmsprop', 'sgd'] or a "
             "solver object from skce.solvers.")):
         SoftmaxRegressor(solver="newton").fit(X, y)

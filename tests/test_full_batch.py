@@ -193,3 +193,26 @@ def test_extreme_features_never_give_nan(solver):
     assert np.all(np.isfinite(clf.coef_))
     assert np.all(np.isfinite(clf.intercept_))
     assert np.all(np.isfinite(clf.predict_proba(X * 1e150)))
+
+
+# --------------------------------------------------------------- solver="auto"
+@pytest.mark.parametrize("n_samples, n_features, l1_ratio, expected", [
+    (150, 4, 0.0, "LBFGS"),
+    (20_000, 50, 0.0, "NewtonCG"),          # n * d = 1e6: the threshold
+    (20_000, 50, 0.5, "GradientDescent"),   # L1 needs proximal steps
+])
+def test_auto_picks_by_size_and_penalty(n_samples, n_features, l1_ratio, expected):
+    rng = np.random.RandomState(0)
+    X = rng.standard_normal((n_samples, n_features))
+    y = (X[:, 0] + 0.5 * rng.standard_normal(n_samples) > 0).astype(int)
+    clf = SoftmaxRegressor(l1_ratio=l1_ratio, alpha=1e-2).fit(X, y)
+    assert type(clf.solver_).__name__ == expected
+    assert clf.get_params()["solver"] == "auto"  # the parameter is left alone
+
+
+def test_auto_matches_the_solver_it_picks():
+    X, y = iris()
+    auto = SoftmaxRegressor(tol=1e-10).fit(X, y)
+    lbfgs = SoftmaxRegressor(solver="lbfgs", tol=1e-10).fit(X, y)
+    np.testing.assert_array_equal(auto.coef_, lbfgs.coef_)
+    assert type(auto.solver_).__name__ == "LBFGS"

@@ -32,7 +32,7 @@ TIGHT = {"solver": "newton-cg", "tol": 1e-10, "max_iter": 1000}
 
 def test_is_a_classifier():
     assert is_classifier(SoftmaxRegressor())
-    assert SoftmaxRegressor().get_params()["solver"] == "lbfgs"
+    assert SoftmaxRegressor().get_params()["solver"] == "auto"
 
 
 @pytest.mark.parametrize("name", ["iris", "iris_binary"])

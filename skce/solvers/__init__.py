@@ -8,6 +8,7 @@ protocols documented in :mod:`skce.solvers._base` works too.
 ==================  ============================  ==========
 name                class                         family
 ==================  ============================  ==========
+``"auto"``          :class:`Auto`                 full-batch
 ``"lbfgs"``         :class:`LBFGS`                full-batch
 ``"newton-cg"``     :class:`NewtonCG`             full-batch
 ``"gd"``            :class:`GradientDescent`      full-batch
@@ -31,7 +32,7 @@ from ._first_order import (
     Nesterov,
     RMSprop,
 )
-from ._full_batch import LBFGS, GradientDescent, NewtonCG
+from ._full_batch import LBFGS, Auto, GradientDescent, NewtonCG
 from ._schedules import (
     Adaptive,
     Constant,
@@ -43,6 +44,7 @@ from ._schedules import (
 )
 
 SOLVERS = {
+    "auto": Auto,
     "lbfgs": LBFGS,
     "newton-cg": NewtonCG,
     "gd": GradientDescent,
@@ -121,7 +123,7 @@ def solver_traits(solver):
 __all__ = [
     "solver_traits",
     "SOLVERS", "resolve_solver", "SolverResult", "FullBatchSolver",
-    "FirstOrderSolver", "LBFGS", "NewtonCG", "GradientDescent", "SGD",
+    "FirstOrderSolver", "Auto", "LBFGS", "NewtonCG", "GradientDescent", "SGD",
     "MiniBatchSGD", "Momentum", "Nesterov", "Adagrad", "RMSprop", "Adam",
     "Schedule", "Constant", "InverseScaling", "StepDecay", "ExponentialDecay",
     "CosineDecay", "Adaptive",
