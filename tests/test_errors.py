@@ -242,3 +242,14 @@ def test_soft_targets_and_weights_are_not_modified(data):
         X, T, sample_weight=sw)
     assert_array_equal(T, T0)
     assert_array_equal(sw, sw0)
+
+
+@pytest.mark.parametrize("option", ["full", 0, -5, 2.5, True])
+def test_bad_hessian_subsample(data, option):
+    from skce.solvers import NewtonCG
+
+    X, y = data
+    with pytest.raises(ValueError, match=re.escape(
+            f"hessian_subsample must be 'auto', a positive integer or None; got "
+            f"{option!r}.")):
+        SoftmaxRegressor(solver=NewtonCG(hessian_subsample=option)).fit(X, y)

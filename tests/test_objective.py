@@ -265,3 +265,24 @@ def test_prox_soft_thresholds_weights_only():
     assert_allclose(out[:4], np.sign(W) * np.maximum(np.abs(W) - 0.1, 0))
     assert_array_equal(out[4], params[4])  # intercept untouched
     assert obj.l1_penalty(params) == pytest.approx(0.5 * np.abs(W).sum())
+
+
+@pytest.mark.parametrize("K", [2, 3])
+@pytest.mark.parametrize("container", list(CONTAINERS))
+def test_subsampled_hessp_is_the_derivative_of_the_batch_gradient(K, container):
+    """hessp(params, rows) is the Hessian of the mini-batch objective value_grad(.,
+    rows): central differences of that gradient, for dense and sparse X; all rows
+    as one batch give the full Hessian."""
+    X, rng = _data(n=40, seed=5)
+    obj = _objective(CONTAINERS[container](X), K, rng, weights=True)
+    params = rng.normal(size=obj.shape)
+    rows = np.sort(rng.choice(40, size=15, replace=False))
+    h = 1e-6
+    for _ in range(2):
+        v = rng.normal(size=obj.shape)
+        Hv = obj.hessp(params, rows=rows)(v)
+        fd = (obj.value_grad(params + h * v, rows=rows)[1]
+              - obj.value_grad(params - h * v, rows=rows)[1]) / (2 * h)
+        assert_allclose(Hv, fd, rtol=1e-6, atol=1e-6 * np.abs(fd).max())
+        assert_allclose(obj.hessp(params, rows=np.arange(40))(v),
+                        obj.hessp(params)(v), rtol=1e-12, atol=1e-14)
