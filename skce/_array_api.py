@@ -111,10 +111,7 @@ class ArrayAPIObjective(Penalty):
         self.loss = loss
         self.dtype = _numpy_dtype(xp, X.dtype)
         self.n_samples, self.n_features = X.shape
-        self.alpha, self.l1_ratio = alpha, l1_ratio
-        self.l2 = alpha * (1.0 - l1_ratio)
-        self.l1 = alpha * l1_ratio
-        self.fit_intercept = fit_intercept
+        self._set_penalty(alpha, l1_ratio, fit_intercept)
         self.shape = (self.n_features + int(fit_intercept), loss.n_outputs)
         T = xp.astype(codes[:, None] == xp.arange(n_classes, device=dev)[None, :],
                       X.dtype)

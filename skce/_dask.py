@@ -183,11 +183,7 @@ class DaskObjective(Penalty):
         self.loss = loss
         self.n_classes = n_classes
         self.label_smoothing = label_smoothing
-        self.alpha = alpha
-        self.l1_ratio = l1_ratio
-        self.l2 = alpha * (1.0 - l1_ratio)
-        self.l1 = alpha * l1_ratio
-        self.fit_intercept = fit_intercept
+        self._set_penalty(alpha, l1_ratio, fit_intercept)
         self.offset = offset
         self.split_every = split_every
         self.dtype = X.dtype

@@ -54,8 +54,15 @@ class Penalty:
     """The parts of an objective that act on the parameters alone: the elastic-net
     penalty, its proximal step and the parameter layout. Shared by :class:`Objective`
     and the dask and array API objectives, which differ only in where the data term
-    is computed. Subclasses set ``n_features``, ``shape``, ``dtype``, ``l1``, ``l2``.
+    is computed. Subclasses set ``n_features``, ``shape`` and ``dtype`` and call
+    :meth:`_set_penalty`.
     """
+
+    def _set_penalty(self, alpha, l1_ratio, fit_intercept):
+        self.alpha, self.l1_ratio = alpha, l1_ratio
+        self.l2 = alpha * (1.0 - l1_ratio)
+        self.l1 = alpha * l1_ratio
+        self.fit_intercept = fit_intercept
 
     def _penalty(self, W):
         """The L2 part, alpha * (1 - l1_ratio) / 2 * ||W||^2."""
@@ -104,11 +111,7 @@ class Objective(Penalty):
         self.targets = targets
         self.sample_weight = sample_weight
         self.loss = loss
-        self.alpha = alpha
-        self.l1_ratio = l1_ratio
-        self.l2 = alpha * (1.0 - l1_ratio)
-        self.l1 = alpha * l1_ratio
-        self.fit_intercept = fit_intercept
+        self._set_penalty(alpha, l1_ratio, fit_intercept)
         self.offset = offset
         self.dtype = X.dtype
         self.n_samples, self.n_features = X.shape
@@ -183,18 +186,8 @@ class Objective(Penalty):
             if G is not view:  # a loss that does not write in place
                 view[...] = G
             loss += value
-        grad = np.empty(self.shape, self.dtype)
-        if sp.issparse(X):
-            grad[:d] = X.T @ raw
-        else:
-            np.matmul(X.T, raw, out=grad[:d])
-        if self.fit_intercept:
-            grad[d] = raw.sum(axis=0)
-        grad *= scale
         W = params[:d]
-        if self.l2:
-            grad[:d] += self.l2 * W
-        return loss * scale + self._penalty(W), grad
+        return loss * scale + self._penalty(W), self._backward(X, raw, scale, W)
 
     def smooth_value(self, params, rows=None):
         """Smooth part of the objective only (one product with X)."""
@@ -244,19 +237,26 @@ class Objective(Penalty):
                 H = self.loss.hessian_product(state, view)
                 if H is not view:
                     view[...] = H
-            out = np.empty(self.shape, self.dtype)
-            if sp.issparse(X):
-                out[:d] = X.T @ d_raw
-            else:
-                np.matmul(X.T, d_raw, out=out[:d])
-            if self.fit_intercept:
-                out[d] = d_raw.sum(axis=0)
-            out *= scale
-            if self.l2:
-                out[:d] += self.l2 * v[:d]
-            return out
+            return self._backward(X, d_raw, scale, v[:d])
 
         return product
+
+    def _backward(self, X, G, scale, W):
+        """``scale * [X.T @ G; sum_i G_i] + l2 * [W; 0]``: a derivative in the logits
+        taken back to the parameter layout (the one product with X.T of an
+        evaluation; shared by the gradient and the Hessian-vector product)."""
+        d = self.n_features
+        out = np.empty(self.shape, self.dtype)
+        if sp.issparse(X):
+            out[:d] = X.T @ G
+        else:
+            np.matmul(X.T, G, out=out[:d])
+        if self.fit_intercept:
+            out[d] = G.sum(axis=0)
+        out *= scale
+        if self.l2:
+            out[:d] += self.l2 * W
+        return out
 
     def lipschitz_bound(self, per_sample=False):
         """An upper bound on the smoothness constant of the smooth part.
