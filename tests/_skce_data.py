@@ -75,3 +75,21 @@ def _iris():
 def iris():
     """Standardized iris, all 150 rows (read-only arrays, shared)."""
     return _iris()
+
+
+def assert_objectives_agree(obj, ref, params, v):
+    """An objective computed elsewhere (dask, array API) equals the numpy
+    ``Objective`` ``ref``: value, gradient, full objective, Hessian-vector product
+    and both Lipschitz bounds."""
+    from numpy.testing import assert_allclose
+
+    value, grad = obj.value_grad(params)
+    ref_value, ref_grad = ref.value_grad(params)
+    assert_allclose(value, ref_value, rtol=1e-12)
+    assert_allclose(grad, ref_grad, rtol=1e-10, atol=1e-14)
+    assert_allclose(obj.value(params), ref.value(params), rtol=1e-12)
+    assert_allclose(obj.hessp(params)(v), ref.hessp(params)(v), rtol=1e-10,
+                    atol=1e-14)
+    assert_allclose(obj.lipschitz_bound(), ref.lipschitz_bound(), rtol=1e-12)
+    assert_allclose(obj.lipschitz_bound(per_sample=True),
+                    ref.lipschitz_bound(per_sample=True), rtol=1e-12)
