@@ -93,3 +93,14 @@ def assert_objectives_agree(obj, ref, params, v):
     assert_allclose(obj.lipschitz_bound(), ref.lipschitz_bound(), rtol=1e-12)
     assert_allclose(obj.lipschitz_bound(per_sample=True),
                     ref.lipschitz_bound(per_sample=True), rtol=1e-12)
+
+
+def fd_grad(f, x, h=1e-6):
+    """Central finite differences of the scalar function ``f`` at ``x``, one
+    coordinate at a time (same shape as ``x``)."""
+    g = np.zeros_like(x)
+    for idx in np.ndindex(x.shape):
+        step = np.zeros_like(x)
+        step[idx] = h
+        g[idx] = (f(x + step) - f(x - step)) / (2 * h)
+    return g

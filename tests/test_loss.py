@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from _skce_data import fd_grad
 from numpy.testing import assert_allclose
 
 from skce._loss import (
@@ -92,15 +93,6 @@ def test_label_smoothing_matches_torch():
     assert value == pytest.approx(expected, rel=1e-10)
 
 
-def _fd_grad(f, raw, h=1e-6):
-    g = np.zeros_like(raw)
-    for idx in np.ndindex(raw.shape):
-        e = np.zeros_like(raw)
-        e[idx] = h
-        g[idx] = (f(raw + e) - f(raw - e)) / (2 * h)
-    return g
-
-
 def _targets(kind, n, K, rng):
     if kind == "hard":
         return HardTargets(rng.integers(0, K, n), K)
@@ -125,7 +117,7 @@ def test_raw_gradient_and_hessian_finite_differences(kind, K):
 
     value, grad = _loss_grad(loss, raw, targets, sw)
     assert value == pytest.approx(f(raw), rel=1e-14)
-    assert_allclose(grad, _fd_grad(f, raw), rtol=1e-6, atol=1e-8)
+    assert_allclose(grad, fd_grad(f, raw), rtol=1e-6, atol=1e-8)
 
     state = loss.hessian_setup(raw.copy(), targets, sw)
     d = rng.normal(size=raw.shape)

@@ -10,6 +10,7 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from _skce_data import fd_grad
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.datasets import load_breast_cancer, load_digits, load_iris, make_blobs
 from sklearn.exceptions import ConvergenceWarning
@@ -68,15 +69,6 @@ def _problem(K, kind, sparse, seed=0):
     return X, targets, sw, params
 
 
-def _fd_grad(f, params, eps=1e-6):
-    g = np.zeros_like(params)
-    for idx in np.ndindex(params.shape):
-        step = np.zeros_like(params)
-        step[idx] = eps
-        g[idx] = (f(params + step) - f(params - step)) / (2 * eps)
-    return g
-
-
 @pytest.mark.parametrize("K", [2, 4])
 @pytest.mark.parametrize("gamma", [0.5, 2.0])
 @pytest.mark.parametrize("kind", ["hard", "smoothed", "soft"])
@@ -86,7 +78,7 @@ def test_focal_gradient_and_hessp_match_finite_differences(K, gamma, kind, spars
     obj = Objective(X, targets, sw, _focal(K, gamma), alpha=0.05)
     value, grad = obj.value_grad(params)
     assert value == pytest.approx(obj.smooth_value(params), rel=1e-12)
-    assert_allclose(grad, _fd_grad(obj.smooth_value, params), rtol=1e-6, atol=1e-8)
+    assert_allclose(grad, fd_grad(obj.smooth_value, params), rtol=1e-6, atol=1e-8)
 
     v = np.random.default_rng(1).normal(size=params.shape)
     eps = 1e-6
