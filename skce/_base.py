@@ -153,6 +153,9 @@ class BaseCEClassifier(ClassifierMixin, BaseEstimator):
         if self.callbacks is not None and not all(callable(c) for c in self.callbacks):
             raise ValueError("callbacks must be a list of callables (or None).")
         self._check_extra_params(solver)
+        validate = getattr(solver, "validate", None)
+        if callable(validate):  # the solver's own hyperparameters, at fit time
+            validate()
         return solver, traits
 
     def _validate_y(self, y, n_samples, classes=None):

@@ -192,6 +192,10 @@ class SoftmaxCrossEntropy:
         self.n_classes = n_classes
         self.n_outputs = n_classes
 
+    def curvature_bound(self):
+        """sup of the largest eigenvalue of diag(q) - q q^T over the simplex: 1/2."""
+        return 0.5
+
     def loss_gradient(self, raw, targets, sample_weight):
         """Return ``(sum_i s_i CE_i, G)``; G overwrites ``raw``, shape (n, K)."""
         # Five passes over (n, K): the max, the shift, exp, the row sums, and one
@@ -239,6 +243,10 @@ class SigmoidCrossEntropy:
 
     n_classes = 2
     n_outputs = 1
+
+    def curvature_bound(self):
+        """sup_z sigmoid'(z) = 1/4."""
+        return 0.25
 
     def loss_gradient(self, raw, targets, sample_weight):
         """Return ``(sum_i s_i CE_i, G)``; G overwrites ``raw``, shape (n, 1)."""

@@ -266,9 +266,7 @@ class Objective(Penalty):
         x~ = [x, 1]. ``per_sample=True`` bounds a single sample's term, which is what a
         batch-of-one step must respect: c * max_i ||x~_i||^2 + l2.
         """
-        c = 0.5 if self.loss.n_outputs > 1 else 0.25
-        if callable(getattr(self.loss, "curvature_bound", None)):  # e.g. focal losses
-            c = self.loss.curvature_bound()
+        c = self.loss.curvature_bound()
         X = self.X
         if sp.issparse(X):
             sq = np.asarray(X.multiply(X).sum(axis=1), dtype=np.float64).ravel()

@@ -189,8 +189,9 @@ def curvature_bound(objective, n_iter=30):
     """Power-iteration estimate of the smoothness constant of the smooth objective.
 
     Returns c * lambda_max(X~^T S X~ / sum(s)) + l2, with X~ = [X, 1] (the column of
-    ones only when fitting an intercept), S = diag(sample_weight) and c = 1/2 for
-    softmax, 1/4 for the sigmoid. Deterministic (starts from a vector of ones);
+    ones only when fitting an intercept), S = diag(sample_weight) and c the loss's
+    ``curvature_bound()`` (1/2 softmax, 1/4 sigmoid, more for focal losses): the one
+    smoothness bound every "auto" rate uses. Deterministic (starts from a vector of ones);
     costs ``2 * n_iter`` products with X.
 
     Examples
@@ -205,26 +206,29 @@ def curvature_bound(objective, n_iter=30):
     >>> round(curvature_bound(obj), 6)  # 1/4 * 9 / 2
     1.125
     """
-    X, s = objective.X, np.asarray(objective.sample_weight, dtype=np.float64)
+    X = objective.X
+    # vectors in X's dtype: a float64 vector would make numpy copy float32 X to
+    # float64 for every product
+    dtype = X.dtype
+    s = np.asarray(objective.sample_weight, dtype=dtype)
     d = objective.n_features
     fit_intercept = objective.fit_intercept
-    v = np.ones(d + int(fit_intercept))
+    v = np.ones(d + int(fit_intercept), dtype=dtype)
     lam = 0.0
     for _ in range(n_iter):
         norm = np.linalg.norm(v)
         if norm == 0:
             break
         v = v / norm
-        u = np.asarray(X @ v[:d], dtype=np.float64).ravel()
+        u = np.asarray(X @ v[:d]).ravel()
         if fit_intercept:
             u = u + v[d]
         u *= s
         w = np.empty_like(v)
-        w[:d] = np.asarray(X.T @ u, dtype=np.float64).ravel()
+        w[:d] = np.asarray(X.T @ u).ravel()
         if fit_intercept:
             w[d] = u.sum()
         w /= objective.weight_sum
-        lam = float(v @ w)
+        lam = float(v.astype(np.float64) @ w.astype(np.float64))
         v = w
-    c = 0.5 if objective.loss.n_outputs > 1 else 0.25
-    return c * lam + objective.l2 + 1e-12
+    return objective.loss.curvature_bound() * lam + objective.l2 + 1e-12
