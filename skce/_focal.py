@@ -53,60 +53,61 @@ ICCV 2017.
 import functools
 
 import numpy as np
-from scipy.special import expit, log_expit
 
-from ._loss import HardTargets, _weighted_sum
+from ._loss import HardTargets, _weighted_sum, expit_xp, log_expit_xp
+from ._xp import device_of, namespace
 
 
-def _dense_targets(targets, dtype):
-    """The (n_samples, K) target matrix of HardTargets or SoftTargets."""
-    T = getattr(targets, "T", None)
-    if T is not None:
-        return T.astype(dtype, copy=False)
-    n, K = len(targets), targets.n_classes
-    T = np.zeros((n, K), dtype=dtype)
-    T[np.arange(n), targets.codes] = 1.0
-    if targets.smoothing:
-        T *= 1.0 - targets.smoothing
-        T += targets.smoothing / K
-    return T
+def _onehot_argmax(xp, raw):
+    """Boolean (n, K) mask of each row's argmax (one True per row)."""
+    K = raw.shape[1]
+    top = xp.argmax(raw, axis=1)
+    classes = np.arange(K) if xp is np else xp.arange(K, device=device_of(raw))
+    return classes[None, :] == top[:, None]
 
 
 def _softmax_parts(raw):
-    """q, u = 1 - q, log q and the argmax column, each without cancellation."""
-    n = raw.shape[0]
-    rows = np.arange(n)
-    top = raw.argmax(axis=1)
-    shifted = raw - raw[rows, top][:, None]
-    E = np.exp(shifted)
-    E[rows, top] = 0.0
-    s = E.sum(axis=1)  # sum of the other exponentials, relative to the max
-    log_q = shifted - np.log1p(s)[:, None]
-    q = np.exp(log_q)
-    u = 1.0 - q
-    u[rows, top] = s / (1.0 + s)
-    return q, u, log_q, rows, top
+    """q, u = 1 - q, log q and the argmax mask, each without cancellation.
+
+    Written once against the array API (masks instead of fancy indexing), so the
+    same lines run on numpy, torch or CuPy.
+    """
+    xp, _ = namespace(raw)
+    onehot = _onehot_argmax(xp, raw)
+    shifted = raw - xp.max(raw, axis=1, keepdims=True)
+    E = xp.where(onehot, xp.zeros_like(shifted), xp.exp(shifted))
+    s = xp.sum(E, axis=1)  # sum of the other exponentials, relative to the max
+    log_q = shifted - xp.log1p(s)[:, None]
+    q = xp.exp(log_q)
+    u = xp.where(onehot, (s / (1.0 + s))[:, None], 1.0 - q)
+    return q, u, log_q, onehot
 
 
-def _ratio(u, log_q, rows, top):
+def _at(xp, a, onehot):
+    """The entries of ``a`` at the mask's True positions, one per row."""
+    return xp.sum(xp.where(onehot, a, xp.zeros_like(a)), axis=1)
+
+
+def _ratio(u, log_q, onehot):
     """r = -log(q) / u, with its limit 1 where u -> 0 (only the argmax can be there)."""
+    xp, _ = namespace(u)
     with np.errstate(divide="ignore", invalid="ignore"):
         r = -log_q / u
-    ut = u[rows, top]
-    small = ut < 1e-4
+    ut = _at(xp, u, onehot)
     # -log(1 - u) / u = 1 + u/2 + u^2/3 + ...: exact to O(u^3) where division is noisy
-    r[rows[small], top[small]] = 1.0 + ut[small] * (0.5 + ut[small] / 3.0)
-    return r
+    series = (1.0 + ut * (0.5 + ut / 3.0))[:, None]
+    return xp.where(onehot & (ut < 1e-4)[:, None], series, r)
 
 
 def _power(u, a):
     """u ** a with 0 ** a read as 0 for a < 0 (where it multiplies an O(u) factor)."""
+    xp, _ = namespace(u)
     if a == 0:
-        return np.ones_like(u)
+        return xp.ones_like(u)
     with np.errstate(divide="ignore"):
         out = u**a
     if a < 0:
-        out[u == 0] = 0.0
+        out = xp.where(u == 0, xp.zeros_like(out), out)
     return out
 
 
@@ -118,6 +119,14 @@ def _pieces(q, u, log_q, r, T, gamma, need_c):
         return b, None
     c = gamma * T * q * _power(u, gamma - 1.0) * (log_q + 2.0 + (gamma - 1.0) * q * r)
     return b, c
+
+
+def _store(raw, G):
+    """numpy: write G into raw (the engine's in-place contract); else return G."""
+    if isinstance(raw, np.ndarray):
+        raw[...] = G
+        return raw
+    return G
 
 
 @functools.lru_cache(maxsize=64)
@@ -180,50 +189,48 @@ class SoftmaxFocalLoss:
         return 2.0 * _binary_curvature(self.gamma)
 
     def loss_gradient(self, raw, targets, sample_weight):
-        """Return ``(sum_i s_i FL_i, G)``; G overwrites ``raw``, shape (n, K)."""
-        T = _dense_targets(targets, raw.dtype)
-        q, u, log_q, rows, top = _softmax_parts(raw)
-        r = _ratio(u, log_q, rows, top)
+        """Return ``(sum_i s_i FL_i, G)``; G overwrites ``raw`` (numpy), shape (n, K)."""
+        xp, _ = namespace(raw)
+        T = targets.dense(raw.dtype)
+        q, u, log_q, onehot = _softmax_parts(raw)
+        r = _ratio(u, log_q, onehot)
         loss = _weighted_sum(sample_weight,
-                             -(T * _power(u, self.gamma) * log_q).sum(axis=1))
+                             -xp.sum(T * _power(u, self.gamma) * log_q, axis=1))
         b, _ = _pieces(q, u, log_q, r, T, self.gamma, False)
-        np.multiply(q, b.sum(axis=1, keepdims=True), out=raw)
-        np.subtract(b, raw, out=raw)
-        raw *= sample_weight[:, None]
-        return loss, raw
+        G = (b - q * xp.sum(b, axis=1, keepdims=True)) * sample_weight[:, None]
+        return loss, _store(raw, G)
 
     def loss(self, raw, targets, sample_weight):
         """Return ``sum_i s_i FL_i``."""
-        T = _dense_targets(targets, raw.dtype)
-        _, u, log_q, _, _ = _softmax_parts(raw)
+        xp, _ = namespace(raw)
+        T = targets.dense(raw.dtype)
+        _, u, log_q, _ = _softmax_parts(raw)
         return _weighted_sum(sample_weight,
-                             -(T * _power(u, self.gamma) * log_q).sum(axis=1))
+                             -xp.sum(T * _power(u, self.gamma) * log_q, axis=1))
 
     def hessian_setup(self, raw, targets, sample_weight):
         """q, the masked q (argmax zeroed), u at the argmax, c, S and the weights."""
-        T = _dense_targets(targets, raw.dtype)
-        q, u, log_q, rows, top = _softmax_parts(raw)
-        r = _ratio(u, log_q, rows, top)
+        xp, _ = namespace(raw)
+        T = targets.dense(raw.dtype)
+        q, u, log_q, onehot = _softmax_parts(raw)
+        r = _ratio(u, log_q, onehot)
         b, c = _pieces(q, u, log_q, r, T, self.gamma, True)
-        q_other = q.copy()
-        q_other[rows, top] = 0.0
-        return (q, q_other, u[rows, top], rows, top, c, b.sum(axis=1), sample_weight)
+        q_other = xp.where(onehot, xp.zeros_like(q), q)
+        return (q, q_other, _at(xp, u, onehot), onehot, c, xp.sum(b, axis=1),
+                sample_weight)
 
     def hessian_product(self, state, d_raw):
-        """The exact (H d_raw)_i times s_i; ``d_raw`` is overwritten."""
-        q, q_other, u_top, rows, top, c, S, sample_weight = state
-        qv = np.einsum("ij,ij->i", q, d_raw)
-        v_top = d_raw[rows, top]
+        """The exact (H d_raw)_i times s_i."""
+        q, q_other, u_top, onehot, c, S, sample_weight = state
+        xp, _ = namespace(d_raw)
+        qv = xp.sum(q * d_raw, axis=1)
+        v_top = _at(xp, d_raw, onehot)
         # w_top = sum_{l != top} q_l (v_top - v_l), free of cancellation
-        w_top = u_top * v_top - np.einsum("ij,ij->i", q_other, d_raw)
-        w = d_raw
-        w -= qv[:, None]
-        w[rows, top] = w_top
-        cw = np.einsum("ij,ij->i", c, w)
-        out = (c - S[:, None] * q) * w
-        out -= q * cw[:, None]
-        out *= sample_weight[:, None]
-        return out
+        w_top = u_top * v_top - xp.sum(q_other * d_raw, axis=1)
+        w = xp.where(onehot, w_top[:, None], d_raw - qv[:, None])
+        cw = xp.sum(c * w, axis=1)
+        out = (c - S[:, None] * q) * w - q * cw[:, None]
+        return out * sample_weight[:, None]
 
 
 class SigmoidFocalLoss:
@@ -270,47 +277,52 @@ class SigmoidFocalLoss:
         return _binary_curvature(self.gamma)
 
     def _parts(self, raw, targets):
+        xp, _ = namespace(raw)
         z = raw[:, 0]
         t = targets.positive(raw.dtype)
         # columns: class 0 (logit 0), class 1 (logit z)
-        q = np.column_stack([expit(-z), expit(z)])
-        log_q = np.column_stack([log_expit(-z), log_expit(z)])
-        u = q[:, ::-1].copy()
-        T = np.column_stack([1.0 - t, t]).astype(raw.dtype, copy=False)
+        q = xp.stack([expit_xp(xp, -z), expit_xp(xp, z)], axis=1)
+        log_q = xp.stack([log_expit_xp(xp, -z), log_expit_xp(xp, z)], axis=1)
+        u = xp.stack([q[:, 1], q[:, 0]], axis=1)
+        T = xp.stack([1.0 - t, t], axis=1)
         with np.errstate(divide="ignore", invalid="ignore"):
             r = -log_q / u
-        small = u < 1e-4
-        r[small] = 1.0 + u[small] * (0.5 + u[small] / 3.0)
+        r = xp.where(u < 1e-4, 1.0 + u * (0.5 + u / 3.0), r)
         return T, q, u, log_q, r
 
     def loss_gradient(self, raw, targets, sample_weight):
-        """Return ``(sum_i s_i FL_i, G)``; G overwrites ``raw``, shape (n, 1)."""
+        """Return ``(sum_i s_i FL_i, G)``; G overwrites ``raw`` (numpy), shape (n, 1)."""
+        xp, _ = namespace(raw)
         T, q, u, log_q, r = self._parts(raw, targets)
         loss = _weighted_sum(sample_weight,
-                             -(T * _power(u, self.gamma) * log_q).sum(axis=1))
+                             -xp.sum(T * _power(u, self.gamma) * log_q, axis=1))
         b, _ = _pieces(q, u, log_q, r, T, self.gamma, False)
         # g_1 = b_1 - p (b_0 + b_1) = (1 - p) b_1 - p b_0
-        raw[:, 0] = (q[:, 0] * b[:, 1] - q[:, 1] * b[:, 0]) * sample_weight
-        return loss, raw
+        G = ((q[:, 0] * b[:, 1] - q[:, 1] * b[:, 0]) * sample_weight)[:, None]
+        return loss, _store(raw, G)
 
     def loss(self, raw, targets, sample_weight):
         """Return ``sum_i s_i FL_i``."""
+        xp, _ = namespace(raw)
         T, _, u, log_q, _ = self._parts(raw, targets)
         return _weighted_sum(sample_weight,
-                             -(T * _power(u, self.gamma) * log_q).sum(axis=1))
+                             -xp.sum(T * _power(u, self.gamma) * log_q, axis=1))
 
     def hessian_setup(self, raw, targets, sample_weight):
         """The second derivative s_i d^2 FL_i / dz_i^2, shape (n, 1)."""
+        xp, _ = namespace(raw)
         T, q, u, log_q, r = self._parts(raw, targets)
         g = self.gamma
         b, _ = _pieces(q, u, log_q, r, T, g, False)
         # H_11 = c_1 u_1^2 + c_0 u_0^2 - S p (1 - p), with c_k u_k^2 =
         # gamma T_k q_k u_k^(gamma+1) (log q_k + 2 + (gamma - 1) q_k r_k): bounded
         d = g * T * q * _power(u, g + 1.0) * (log_q + 2.0 + (g - 1.0) * q * r)
-        h = d.sum(axis=1) - b.sum(axis=1) * q[:, 0] * q[:, 1]
+        h = xp.sum(d, axis=1) - xp.sum(b, axis=1) * q[:, 0] * q[:, 1]
         return (h * sample_weight)[:, None]
 
     def hessian_product(self, state, d_raw):
-        """(H d)_i = h_i d_i; ``d_raw`` is overwritten."""
-        d_raw *= state
-        return d_raw
+        """(H d)_i = h_i d_i; ``d_raw`` is overwritten (numpy)."""
+        if isinstance(d_raw, np.ndarray):
+            d_raw *= state
+            return d_raw
+        return d_raw * state

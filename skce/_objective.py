@@ -17,10 +17,19 @@ params : ndarray of shape (n_features + fit_intercept, n_outputs)
 
 The smooth part (data term plus L2) is what ``value_grad`` and ``hessp`` see; the L1
 part is handled by the solvers' proximal steps (``prox``) and counted in ``value``.
+
+Back ends: X may be a numpy array, a scipy sparse matrix or an array of any array
+API namespace (torch, CuPy, array-api-strict). The data term is computed in X's
+namespace and on its device; the parameters and gradients the solvers see are
+always coefficient-sized numpy arrays on the host (one transfer each way per
+evaluation). numpy takes the in-place, cache-blocked fast path.
 """
 
 import numpy as np
 import scipy.sparse as sp
+
+from ._loss import _weighted_sum
+from ._xp import device_of, namespace, numpy_dtype, to_numpy
 
 
 def _matmul(X, W, out):
@@ -48,6 +57,25 @@ _BLOCK_BYTES = 1 << 18
 
 def _empty_logits(n_rows, n_outputs, dtype):
     return np.empty((n_rows, n_outputs), dtype=dtype, order="F")
+
+
+def power_iteration(gram_product, dim, n_iter=30):
+    """Largest eigenvalue of a positive semi-definite operator by power iteration.
+
+    Deterministic (starts from a vector of ones); ``gram_product(v)`` takes and
+    returns float64 numpy vectors of length ``dim``.
+    """
+    v = np.ones(dim)
+    lam = 0.0
+    for _ in range(n_iter):
+        norm = np.linalg.norm(v)
+        if norm == 0:
+            break
+        v = v / norm
+        w = np.asarray(gram_product(v), dtype=np.float64)
+        lam = float(v @ w)
+        v = w
+    return lam
 
 
 class Penalty:
@@ -87,22 +115,49 @@ class Penalty:
             W[...] = np.sign(W) * np.maximum(np.abs(W) - threshold, 0.0)
         return params
 
+    def smoothness(self, n_iter=30):
+        """The smoothness constant of the smooth part, the one bound every "auto"
+        step size uses: c * lambda_max(X~^T S X~ / sum(s)) + l2, with X~ = [X, 1]
+        (the ones only when fitting an intercept), S = diag(sample_weight) and c the
+        loss's ``curvature_bound()`` (1/2 softmax, 1/4 sigmoid, more for focal
+        losses). lambda_max by ``n_iter`` steps of power iteration over
+        :meth:`gram_product`; computed once per objective."""
+        cached = getattr(self, "_smoothness", None)
+        if cached is None or cached[0] != n_iter:
+            lam = power_iteration(self.gram_product, self.shape[0], n_iter)
+            self._smoothness = (n_iter, self.loss.curvature_bound() * lam)
+        return self._smoothness[1] + self.l2 + 1e-12
+
 
 class Objective(Penalty):
     """Full-batch and mini-batch views of the penalized cross-entropy.
 
     Parameters
     ----------
-    X : ndarray or sparse matrix of shape (n_samples, n_features)
-        Never copied and never written to.
+    X : array or sparse matrix of shape (n_samples, n_features)
+        numpy, scipy sparse or any array API array. Never copied and never written
+        to.
     targets : HardTargets or SoftTargets
-    sample_weight : ndarray of shape (n_samples,)
+        In X's namespace, on its device.
+    sample_weight : array of shape (n_samples,)
+        In X's namespace and dtype.
     loss : SoftmaxCrossEntropy or SigmoidCrossEntropy (or any object with the
         same methods, e.g. a focal loss)
     alpha, l1_ratio : float
     fit_intercept : bool
     offset : ndarray of shape (n_outputs,) or None
         Added to the logits in training only.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skce._loss import HardTargets, SoftmaxCrossEntropy
+    >>> X = np.random.default_rng(0).normal(size=(30, 2))
+    >>> obj = Objective(X, HardTargets(np.arange(30) % 3, 3), np.ones(30),
+    ...                 SoftmaxCrossEntropy(3))
+    >>> value, grad = obj.value_grad(np.zeros(obj.shape))
+    >>> print(f"{value:.6f} = log(3) = {np.log(3):.6f}; {grad.shape}")
+    1.098612 = log(3) = 1.098612; (3, 3)
     """
 
     def __init__(self, X, targets, sample_weight, loss, *, alpha=0.0, l1_ratio=0.0,
@@ -112,20 +167,49 @@ class Objective(Penalty):
         self.sample_weight = sample_weight
         self.loss = loss
         self._set_penalty(alpha, l1_ratio, fit_intercept)
-        self.offset = offset
-        self.dtype = X.dtype
+        self.xp, self.is_numpy = namespace(X)
+        self.device = device_of(X)
+        self.dtype = numpy_dtype(self.xp, X.dtype)
+        self.offset = None if offset is None else np.asarray(offset, self.dtype)
+        self._offset_dev = None if offset is None else self._to_device(self.offset)
         self.n_samples, self.n_features = X.shape
-        self.weight_sum = float(sample_weight.sum(dtype=np.float64))
+        if self.is_numpy:
+            self.weight_sum = float(sample_weight.sum(dtype=np.float64))
+        else:
+            xp = self.xp
+            self.weight_sum = float(xp.sum(xp.astype(sample_weight, xp.float64)))
         self.shape = (self.n_features + int(fit_intercept), loss.n_outputs)
         self._raw = None  # flat logits scratch, one row block, made on first use
+        self._smoothness = None
 
     # ------------------------------------------------------------------ helpers
+    def _to_device(self, a):
+        """A host numpy array in X's namespace, device and dtype."""
+        if self.is_numpy:
+            return a
+        return self.xp.asarray(np.ascontiguousarray(a, dtype=self.dtype),
+                               device=self.device)
+
+    def batch_order(self, order):
+        """An epoch's shuffled row order as the index array mini-batches slice: on
+        numpy itself; elsewhere moved to X's device once per epoch, so that batches
+        are taken there (``take``) and X never visits the host."""
+        return order if self.is_numpy else self.xp.asarray(order, device=self.device)
+
     def _batch(self, rows):
         if rows is None:
             return self.X, self.targets, self.sample_weight, 1.0 / self.weight_sum
         # An unbiased estimate of the full objective: scale by n / (|B| * S).
-        scale = self.n_samples / (len(rows) * self.weight_sum) if len(rows) else 0.0
-        return (self.X[rows], self.targets.take(rows), self.sample_weight[rows], scale)
+        n_rows = rows.shape[0]
+        scale = self.n_samples / (n_rows * self.weight_sum) if n_rows else 0.0
+        if self.is_numpy:
+            return (self.X[rows], self.targets.take(rows), self.sample_weight[rows],
+                    scale)
+        xp = self.xp
+        if isinstance(rows, np.ndarray):
+            rows = xp.asarray(rows, device=self.device)
+        return (xp.take(self.X, rows, axis=0), self.targets.take(rows),
+                xp.take(self.sample_weight, rows, axis=0), scale)
 
     def _blocks(self, n_rows):
         """Row blocks of the logits for the elementwise passes, as slices.
@@ -133,16 +217,20 @@ class Objective(Penalty):
         The products with X are done whole (one BLAS call each, which keeps BLAS's
         threads efficient), but the loss's five or so elementwise passes over the
         (n, K) logits run a block of rows at a time, so the block stays in cache
-        between passes instead of streaming from memory on each of them.
+        between passes instead of streaming from memory on each of them. Other
+        namespaces get one block (their kernels are launched per pass anyway).
         """
         rows = max(1024, _BLOCK_BYTES // (self.loss.n_outputs * self.dtype.itemsize))
-        if n_rows <= rows:
+        if n_rows <= rows or not self.is_numpy:
             return [slice(0, n_rows)]
         return [slice(start, min(start + rows, n_rows))
                 for start in range(0, n_rows, rows)]
 
     def _scratch(self, n_rows):
-        """A column-major (n_rows, n_outputs) view of the reused scratch buffer."""
+        """A column-major (n_rows, n_outputs) view of the reused scratch buffer
+        (numpy); None elsewhere."""
+        if not self.is_numpy:
+            return None
         K = self.loss.n_outputs
         if self._raw is None or self._raw.size < n_rows * K:
             self._raw = np.empty(n_rows * K, dtype=self.dtype)
@@ -150,6 +238,14 @@ class Objective(Penalty):
 
     def _logits(self, params, X, out=None):
         d = self.n_features
+        if not self.is_numpy:
+            P = self._to_device(params)
+            raw = X @ P[:d, :]
+            if self.fit_intercept:
+                raw = raw + P[d, :]
+            if self._offset_dev is not None:
+                raw = raw + self._offset_dev
+            return raw
         raw = _matmul(X, params[:d], out)
         if self.fit_intercept and self.offset is not None:
             raw += params[d] + self.offset  # one pass over (n, K), not two
@@ -159,6 +255,21 @@ class Objective(Penalty):
             raw += self.offset
         return raw
 
+    def _pointwise(self, method, raw, targets, sw):
+        """Apply a loss method over the row blocks of ``raw``; returns the summed
+        values and ``raw`` holding the method's array output (numpy in place)."""
+        total = 0.0
+        for block in self._blocks(raw.shape[0]):
+            view = raw[block] if self.is_numpy else raw
+            value, G = method(view, targets.take(block) if self.is_numpy else targets,
+                              sw[block] if self.is_numpy else sw)
+            total += value
+            if not self.is_numpy:
+                return total, G
+            if G is not view:  # a loss that does not write in place
+                view[...] = G
+        return total, raw
+
     # ------------------------------------------------------------------ API
     def value_grad(self, params, rows=None):
         """Smooth part of the objective and its gradient.
@@ -166,28 +277,22 @@ class Objective(Penalty):
         Parameters
         ----------
         params : ndarray of shape ``self.shape``
-        rows : ndarray of int, optional
-            A mini-batch; the value and gradient are then unbiased estimates of the
-            full-batch ones (scaled by n / (|B| * sum_i s_i)).
+        rows : index array, optional
+            A mini-batch (numpy, or of X's namespace); the value and gradient are
+            then unbiased estimates of the full-batch ones (scaled by
+            n / (|B| * sum_i s_i)).
 
         Returns
         -------
         value : float
-        grad : ndarray of shape ``self.shape``, X's dtype
+        grad : ndarray of shape ``self.shape``, X's dtype (numpy, on the host)
         """
         params = self.as_params(params)
         X, targets, sw, scale = self._batch(rows)
-        d = self.n_features
         raw = self._logits(params, X, self._scratch(X.shape[0]))
-        loss = 0.0
-        for block in self._blocks(X.shape[0]):
-            view = raw[block]
-            value, G = self.loss.loss_gradient(view, targets.take(block), sw[block])
-            if G is not view:  # a loss that does not write in place
-                view[...] = G
-            loss += value
-        W = params[:d]
-        return loss * scale + self._penalty(W), self._backward(X, raw, scale, W)
+        loss, G = self._pointwise(self.loss.loss_gradient, raw, targets, sw)
+        W = params[: self.n_features]
+        return loss * scale + self._penalty(W), self._backward(X, G, scale, W)
 
     def smooth_value(self, params, rows=None):
         """Smooth part of the objective only (one product with X)."""
@@ -196,7 +301,10 @@ class Objective(Penalty):
         raw = self._logits(params, X, self._scratch(X.shape[0]))
         loss = 0.0
         for block in self._blocks(X.shape[0]):
-            loss += self.loss.loss(raw[block], targets.take(block), sw[block])
+            if self.is_numpy:
+                loss += self.loss.loss(raw[block], targets.take(block), sw[block])
+            else:
+                loss += self.loss.loss(raw, targets, sw)
         return loss * scale + self._penalty(params[: self.n_features])
 
     def value(self, params):
@@ -212,7 +320,7 @@ class Objective(Penalty):
         Parameters
         ----------
         params : ndarray of shape ``self.shape``
-        rows : ndarray of int, optional
+        rows : index array, optional
             Estimate the Hessian on these rows only (scaled by n / (|B| * sum_i s_i),
             as ``value_grad`` does for a mini-batch): a subsampled Hessian, each
             product then costing |B| / n of a full one.
@@ -221,6 +329,16 @@ class Objective(Penalty):
         X, targets, sw, scale = self._batch(rows)
         d, K = self.n_features, self.loss.n_outputs
         n = X.shape[0]
+        if not self.is_numpy:
+            state = self.loss.hessian_setup(self._logits(params, X), targets, sw)
+
+            def product(v):
+                v = self.as_params(v)
+                d_raw = self._logits_of(self._to_device(v), X)
+                H = self.loss.hessian_product(state, d_raw)
+                return self._backward(X, H, scale, v[:d])
+
+            return product
         raw = self._logits(params, X, _empty_logits(n, K, self.dtype))
         blocks = self._blocks(n)
         states = [self.loss.hessian_setup(raw[b], targets.take(b), sw[b])
@@ -241,33 +359,44 @@ class Objective(Penalty):
 
         return product
 
+    def _logits_of(self, V, X):
+        """The directional derivative of the logits, X @ V[:d] (+ V[d]); no offset."""
+        d = self.n_features
+        out = X @ V[:d, :]
+        return out + V[d, :] if self.fit_intercept else out
+
     def _backward(self, X, G, scale, W):
         """``scale * [X.T @ G; sum_i G_i] + l2 * [W; 0]``: a derivative in the logits
         taken back to the parameter layout (the one product with X.T of an
-        evaluation; shared by the gradient and the Hessian-vector product)."""
+        evaluation; shared by the gradient and the Hessian-vector product). The
+        result is a host numpy array in X's dtype."""
         d = self.n_features
         out = np.empty(self.shape, self.dtype)
-        if sp.issparse(X):
+        if not self.is_numpy:
+            xp = self.xp
+            parts = [X.T @ G]
+            if self.fit_intercept:
+                parts.append(xp.sum(G, axis=0)[None, :])
+            out[...] = to_numpy(xp.concat(parts, axis=0) if len(parts) > 1
+                                else parts[0])
+        elif sp.issparse(X):
             out[:d] = X.T @ G
         else:
             np.matmul(X.T, G, out=out[:d])
-        if self.fit_intercept:
+        if self.fit_intercept and self.is_numpy:
             out[d] = G.sum(axis=0)
         out *= scale
         if self.l2:
             out[:d] += self.l2 * W
         return out
 
-    def lipschitz_bound(self, per_sample=False):
-        """An upper bound on the smoothness constant of the smooth part.
-
-        The Hessian of the link is bounded by 1/2 (softmax) or 1/4 (sigmoid) times the
-        identity, so L <= c * lambda_max(sum_i s_i x~_i x~_i^T) / S + l2 with
-        x~ = [x, 1]. ``per_sample=True`` bounds a single sample's term, which is what a
-        batch-of-one step must respect: c * max_i ||x~_i||^2 + l2.
-        """
-        c = self.loss.curvature_bound()
+    def _row_norms(self):
+        """||x~_i||^2 = ||x_i||^2 + fit_intercept, float64, X's namespace."""
         X = self.X
+        if not self.is_numpy:
+            xp = self.xp
+            return xp.sum(xp.astype(X, xp.float64) ** 2, axis=1) + float(
+                self.fit_intercept)
         if sp.issparse(X):
             sq = np.asarray(X.multiply(X).sum(axis=1), dtype=np.float64).ravel()
         else:  # in row blocks: never a float64 copy of all of X
@@ -275,8 +404,42 @@ class Objective(Penalty):
             for start in range(0, X.shape[0], 8192):
                 block = X[start:start + 8192].astype(np.float64)
                 sq[start:start + 8192] = np.einsum("ij,ij->i", block, block)
-        sq += float(self.fit_intercept)
+        return sq + float(self.fit_intercept)
+
+    def lipschitz_bound(self, per_sample=False):
+        """An upper bound on the smoothness constant of the smooth part.
+
+        The Hessian of the link is bounded by c times the identity (c the loss's
+        ``curvature_bound()``), so L <= c * lambda_max(sum_i s_i x~_i x~_i^T) / S
+        + l2 with x~ = [x, 1]; lambda_max is bounded by the trace. ``per_sample``
+        bounds a single sample's term, which is what a batch-of-one step must
+        respect: c * max_i ||x~_i||^2 + l2.
+        """
+        c = self.loss.curvature_bound()
+        sq = self._row_norms()
         if per_sample:
-            return c * float(sq.max()) + self.l2
-        # trace bound: lambda_max <= weighted mean of squared norms
-        return c * float(self.sample_weight @ sq) / self.weight_sum + self.l2
+            return c * float(self.xp.max(sq)) + self.l2
+        return c * _weighted_sum(self.sample_weight, sq) / self.weight_sum + self.l2
+
+    def gram_product(self, v):
+        """(X~^T S X~ v) / sum(s) for a float64 host vector v of length
+        n_features + fit_intercept, computed in X's dtype (a float64 vector would
+        make numpy copy a float32 X per product)."""
+        d = self.n_features
+        if not self.is_numpy:
+            xp = self.xp
+            V = self._to_device(v[:, None])
+            u = self._logits_of(V, self.X)[:, 0] * self.sample_weight
+            w = xp.concat([self.X.T @ u, xp.sum(u)[None]]) if self.fit_intercept \
+                else self.X.T @ u
+            return to_numpy(w).astype(np.float64) / self.weight_sum
+        vv = v.astype(self.dtype)
+        u = np.asarray(self.X @ vv[:d]).ravel()
+        if self.fit_intercept:
+            u = u + vv[d]
+        u *= self.sample_weight
+        w = np.empty(len(v))
+        w[:d] = np.asarray(self.X.T @ u).ravel()
+        if self.fit_intercept:
+            w[d] = u.sum(dtype=np.float64)
+        return w / self.weight_sum

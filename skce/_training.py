@@ -313,12 +313,19 @@ def run_epochs(objective, optimizer, params, loop, *, n_epochs, rng, monitor,
     # sample) means the steps overshoot: finite but meaningless coefficients.
     limit = 1e4 * max(loop.reference_loss, 1.0)
     n_done = 0
+    # numpy sorts each batch's rows (cache-friendly fancy indexing); other
+    # namespaces get the epoch's order on X's device once and take batches there
+    on_host = not hasattr(objective, "batch_order") or objective.is_numpy
     for _ in range(n_epochs):
         order = rng.permutation(n)
+        if not on_host:
+            order = objective.batch_order(order)
         total = 0.0
         lr = None
         for j, start in enumerate(range(0, n, batch_size)):
-            rows = np.sort(order[start:start + batch_size])
+            rows = order[start:start + batch_size]
+            if on_host:
+                rows = np.sort(rows)
             value, grad = objective.value_grad(params, rows)
             lr = _rate(optimizer, objective, loop, loop.epoch + j / n_batches,
                        horizon)
@@ -335,7 +342,7 @@ def run_epochs(objective, optimizer, params, loop, *, n_epochs, rng, monitor,
             if objective.l1:
                 objective.prox(params, lr)
             loop.step += 1
-            total += value * len(rows)
+            total += value * rows.shape[0]
         loss = total / n + objective.l1_penalty(params)
         if not (math.isfinite(loss) and np.all(np.isfinite(params))):
             raise FloatingPointError(

@@ -1,12 +1,14 @@
 """WeightedCEClassifier: class-weighted, focal and logit-adjusted cross-entropy."""
 
 import numpy as np
-from scipy.special import log_expit
+from sklearn.utils.validation import check_is_fitted
 
-from ._base import BaseCEClassifier, _check_number
+from ._base import BaseCEClassifier, log_proba_of
 from ._focal import SigmoidFocalLoss, SoftmaxFocalLoss
-from ._loss import log_softmax
+from ._validation import check_number
 from ._weights import STRATEGIES, class_weight_vector
+from ._xp import namespace, to_numpy
+from .backends import backend_for
 
 _ADJUSTMENTS = ("loss", "post-hoc")
 
@@ -232,9 +234,9 @@ default="balanced"
 
     # ---------------------------------------------------------------- hooks
     def _check_extra_params(self, solver):
-        _check_number("beta", self.beta, low=0.0, high=1.0, high_open=True)
-        _check_number("focal_gamma", self.focal_gamma, low=0.0)
-        _check_number("tau", self.tau, low=0.0)
+        check_number("beta", self.beta, low=0.0, high=1.0, high_open=True)
+        check_number("focal_gamma", self.focal_gamma, low=0.0)
+        check_number("tau", self.tau, low=0.0)
         if self.logit_adjustment not in _ADJUSTMENTS:
             raise ValueError(
                 f"logit_adjustment must be one of {list(_ADJUSTMENTS)}; got "
@@ -248,53 +250,47 @@ default="balanced"
         return SoftmaxFocalLoss(n_classes, self.focal_gamma)
 
     def _class_weights(self, classes, class_mass):
-        mass = np.asarray(class_mass, dtype=np.float64)
-        seen = getattr(self, "_class_mass_seen", None)
-        if getattr(self, "_continuing", False) and seen is not None:
-            mass = seen + mass  # partial_fit: n_c counts every sample so far
-        w = class_weight_vector(self.class_weight, classes, mass, beta=self.beta,
-                                allowed=self._class_weight_strategies, normalize=True)
-        self._pending = {"mass": mass, "weights": w}
-        return w
+        return class_weight_vector(self.class_weight, classes, class_mass,
+                                   beta=self.beta,
+                                   allowed=self._class_weight_strategies,
+                                   normalize=True)
 
-    def _log_prior(self, mass):
-        # floored as in _initial_params: a class without samples gets log(1e-12)
+    @staticmethod
+    def _log_prior(mass):
+        # floored as in log_prior_start: a class without samples gets log(1e-12)
         return np.log(np.maximum(mass, 1e-12) / max(mass.sum(), 1e-12))
 
     def _training_offset(self, class_mass, dtype):
         if self.tau == 0 or self.logit_adjustment != "loss":
             return None
-        mass = self._pending["mass"]
+        mass = np.asarray(class_mass, dtype=np.float64)
         n_outputs = 1 if len(mass) == 2 else len(mass)
         return _logit_vector(self.tau * self._log_prior(mass), n_outputs).astype(dtype)
 
-    # -------------------------------------------------------------- fitting
-    def _fit(self, X, y, sample_weight, *, partial, classes):
-        self._continuing = partial and hasattr(self, "_loop")
-        try:
-            super()._fit(X, y, sample_weight, partial=partial, classes=classes)
-        finally:
-            del self._continuing
-            pending = self.__dict__.pop("_pending", None)
-        mass, w = pending["mass"], pending["weights"]
-        n_outputs = self.coef_.shape[0]
+    def _fitted_extras(self, class_mass, class_weight, n_outputs, dtype):
+        """class_weight_, class_prior_, logit_offset_ and predict_proba_prior's
+        shift, from the class mass (accumulated over partial_fit calls)."""
+        mass, w = np.asarray(class_mass, dtype=np.float64), class_weight
         log_prior = self._log_prior(mass)
-        self._class_mass_seen = mass
-        self.class_weight_ = w
-        self.class_prior_ = mass / mass.sum()
         post_hoc = self.logit_adjustment == "post-hoc" and self.tau > 0
         loss_time = self.logit_adjustment == "loss" and self.tau > 0
-        dtype = self.coef_.dtype
-        self.logit_offset_ = _logit_vector(
-            -self.tau * log_prior if post_hoc else np.zeros(len(mass)),
-            n_outputs).astype(dtype)
         # predict_proba_prior's shift of the raw logits: + tau log prior (loss-time)
         # - log w (undo the weights); None when a zero weight makes it undefined
         with np.errstate(divide="ignore"):
             undo = (self.tau * log_prior if loss_time else 0.0) - np.log(w)
-        self._prior_offset = _logit_vector(undo, n_outputs).astype(dtype) \
-            if np.all(w > 0) else None
-        return self
+        return {
+            "class_weight_": w,
+            "class_prior_": mass / mass.sum(),
+            "logit_offset_": _logit_vector(
+                -self.tau * log_prior if post_hoc else np.zeros(len(mass)),
+                n_outputs).astype(dtype),
+            "_prior_offset": _logit_vector(undo, n_outputs).astype(dtype)
+            if np.all(w > 0) else None,
+        }
+
+    def _logit_shift(self):
+        xp, _ = namespace(self.logit_offset_)
+        return self.logit_offset_ if bool(xp.any(self.logit_offset_ != 0)) else None
 
     # ----------------------------------------------------------- prediction
     def decision_function(self, X):
@@ -311,11 +307,7 @@ default="balanced"
         ndarray of shape (n_samples,) for binary problems, else
         (n_samples, n_classes)
         """
-        scores = super().decision_function(X)
-        if np.any(self.logit_offset_):
-            scores = scores + (self.logit_offset_[0] if scores.ndim == 1
-                               else self.logit_offset_)
-        return scores
+        return super().decision_function(X)
 
     def predict_proba_prior(self, X):
         """Class probabilities corrected back to the training priors.
@@ -337,14 +329,16 @@ default="balanced"
         ndarray of shape (n_samples, n_classes)
             Columns follow ``classes_``.
         """
-        scores = super().decision_function(X)
+        check_is_fitted(self)
         if self._prior_offset is None:
-            zero = self.classes_[self.class_weight_ == 0].tolist()
+            zero = to_numpy(self.classes_)[to_numpy(self.class_weight_) == 0].tolist()
             raise ValueError(
                 f"predict_proba_prior cannot undo a class weight of 0 (classes "
                 f"{zero}): the fit holds no information about those classes' "
                 f"probabilities. Give every class a positive weight.")
-        if scores.ndim == 1:
-            scores = scores + self._prior_offset[0]
-            return np.exp(np.column_stack([log_expit(-scores), log_expit(scores)]))
-        return np.exp(log_softmax(scores + self._prior_offset))
+        scores = self._linear_scores(backend_for(X).check_predict_X(self, X)) \
+            + self._prior_offset
+        if scores.shape[1] == 1:
+            scores = scores[:, 0]
+        log_proba = log_proba_of(scores)
+        return namespace(log_proba)[0].exp(log_proba)

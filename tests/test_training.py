@@ -343,20 +343,20 @@ def test_early_stopping_split_is_stratified_and_seeded():
         SoftmaxRegressor(solver="adam", early_stopping=True, max_iter=2,
                          validation_fraction=0.2, random_state=seed).fit(X, y)
 
-    import skce._base as base
+    import skce._problem as problem
 
-    original = base.BaseCEClassifier._split
+    original = problem.split_rows
 
-    def spy(self, *args):
-        train, val = original(self, *args)
+    def spy(*args):
+        train, val = original(*args)
         seen.append(val)
         return train, val
 
-    base.BaseCEClassifier._split = spy
+    problem.split_rows = spy
     try:
         fit(0), fit(0), fit(1)
     finally:
-        base.BaseCEClassifier._split = original
+        problem.split_rows = original
     assert_array_equal(seen[0], seen[1])
     assert not np.array_equal(seen[0], seen[2])
     assert len(seen[0]) == 24 and np.bincount(y[seen[0]]).tolist() == [12, 12]

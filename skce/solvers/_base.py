@@ -186,13 +186,13 @@ class FirstOrderSolver(BaseEstimator):
 
 
 def curvature_bound(objective, n_iter=30):
-    """Power-iteration estimate of the smoothness constant of the smooth objective.
+    """The smoothness constant of the smooth objective: ``objective.smoothness()``.
 
-    Returns c * lambda_max(X~^T S X~ / sum(s)) + l2, with X~ = [X, 1] (the column of
-    ones only when fitting an intercept), S = diag(sample_weight) and c the loss's
+    c * lambda_max(X~^T S X~ / sum(s)) + l2, with X~ = [X, 1] (the column of ones
+    only when fitting an intercept), S = diag(sample_weight) and c the loss's
     ``curvature_bound()`` (1/2 softmax, 1/4 sigmoid, more for focal losses): the one
-    smoothness bound every "auto" rate uses. Deterministic (starts from a vector of ones);
-    costs ``2 * n_iter`` products with X.
+    smoothness bound every "auto" rate uses, computed by the objective (numpy,
+    array API or dask) with power iteration.
 
     Examples
     --------
@@ -206,29 +206,4 @@ def curvature_bound(objective, n_iter=30):
     >>> round(curvature_bound(obj), 6)  # 1/4 * 9 / 2
     1.125
     """
-    X = objective.X
-    # vectors in X's dtype: a float64 vector would make numpy copy float32 X to
-    # float64 for every product
-    dtype = X.dtype
-    s = np.asarray(objective.sample_weight, dtype=dtype)
-    d = objective.n_features
-    fit_intercept = objective.fit_intercept
-    v = np.ones(d + int(fit_intercept), dtype=dtype)
-    lam = 0.0
-    for _ in range(n_iter):
-        norm = np.linalg.norm(v)
-        if norm == 0:
-            break
-        v = v / norm
-        u = np.asarray(X @ v[:d]).ravel()
-        if fit_intercept:
-            u = u + v[d]
-        u *= s
-        w = np.empty_like(v)
-        w[:d] = np.asarray(X.T @ u).ravel()
-        if fit_intercept:
-            w[d] = u.sum()
-        w /= objective.weight_sum
-        lam = float(v.astype(np.float64) @ w.astype(np.float64))
-        v = w
-    return objective.loss.curvature_bound() * lam + objective.l2 + 1e-12
+    return objective.smoothness(n_iter)

@@ -1,19 +1,20 @@
-"""Fitting on dask arrays: the objective as per-chunk partial sums reduced on a cluster.
+"""The dask back end: the objective as per-chunk partial sums reduced on a cluster.
 
 The full-batch solvers only ever call the objective (``value_grad``, ``smooth_value``,
 ``hessp``, ...), so scaling out is a matter of swapping the objective:
-:class:`DaskObjective` keeps X, the class codes and the per-sample weights on the
-workers (persisted once) and evaluates the penalized cross-entropy as a sum over row
+:class:`DaskObjective` keeps X, the targets and the per-sample weights on the
+workers (persisted once) and evaluates the penalized loss as a sum over row
 chunks. Each chunk builds the ordinary in-memory :class:`~skce._objective.Objective`
-on its block and returns *unnormalized* sums; a tree of small reductions runs on the
+on its block (the one loss engine: cross-entropy or focal, hard, smoothed or soft
+targets) and returns *unnormalized* sums; a tree of small reductions runs on the
 cluster, and only coefficient-sized vectors (the parameters in, one gradient out)
 cross the network.
 
     f(params) = (1 / S) sum_c F_c(params) + penalty,   S = sum_i s_i,
 
-with F_c the weighted cross-entropy summed over chunk c. Gradients and
-Hessian-vector products add up the same way. The Hessian's per-chunk state (the
-softmax at the current point) is persisted on the worker that holds the chunk.
+with F_c the weighted loss summed over chunk c. Gradients and Hessian-vector
+products add up the same way. The Hessian's per-chunk state (the softmax at the
+current point) is persisted on the worker that holds the chunk.
 
 The stochastic solvers cannot sample rows across the whole array without moving
 it, so they stream: one epoch is one pass over the chunks in a random order (drawn
@@ -29,24 +30,21 @@ import copy
 import numpy as np
 from sklearn.utils.multiclass import check_classification_targets
 
-from ._base import margins_positive
-from ._loss import HardTargets
-from ._objective import Objective, Penalty
-from ._training import run_epochs
-
-
-def is_dask_collection(obj):
-    """True for dask arrays, dataframes and series, without importing dask."""
-    return type(obj).__module__.partition(".")[0] == "dask"
-
+from .. import _validation as V
+from .._loss import make_targets
+from .._objective import Objective, Penalty
+from .._training import run_epochs
+from .._xp import is_dask_collection
+from ._memory import Data, NumpyBackend, margins_positive
 
 # --------------------------------------------------------------- per-chunk tasks
 # Module-level functions, so workers unpickle them by reference.
 
-def _block_objective(X, codes, sample_weight, spec, weight_sum=1.0):
+def _block_objective(X, target, sample_weight, spec, weight_sum=1.0):
     loss, n_classes, smoothing, fit_intercept, offset = spec
-    objective = Objective(X, HardTargets(codes, n_classes, smoothing), sample_weight,
-                          loss, alpha=0.0, fit_intercept=fit_intercept, offset=offset)
+    objective = Objective(X, make_targets(target, n_classes, smoothing),
+                          sample_weight, loss, alpha=0.0, fit_intercept=fit_intercept,
+                          offset=offset)
     # weight_sum = 1 makes the block return raw sums; the driver divides by the
     # global S. The stochastic path uses n_c * S / n instead (see _stream_epochs).
     objective.weight_sum = weight_sum
@@ -75,25 +73,47 @@ def _block_hessian_product(product, v):
     return product(v).astype(np.float64)
 
 
-def _block_lipschitz(X, codes, sample_weight, spec):
+def _block_lipschitz(X, target, sample_weight, spec):
     """(sum_c s_i c||x~_i||^2, max_c c||x~_i||^2): the data parts of the two bounds."""
     if X.shape[0] == 0:
         return 0.0, 0.0
-    objective = _block_objective(X, codes, sample_weight, spec)
+    objective = _block_objective(X, target, sample_weight, spec)
     return objective.lipschitz_bound(), objective.lipschitz_bound(per_sample=True)
+
+
+def _block_gram_product(X, target, sample_weight, spec, v):
+    """X~_c^T S_c X~_c v for one chunk (unnormalized), float64."""
+    if X.shape[0] == 0:
+        return np.zeros(v.shape)
+    return _block_objective(X, target, sample_weight, spec).gram_product(v)
 
 
 def _encode(labels, classes):
     return np.searchsorted(classes, labels).astype(np.intp)
 
 
-def _per_sample_weight(sample_weight, codes, class_weight):
-    """s_i = sample_weight_i * w_{y_i}."""
-    return sample_weight * class_weight[codes]
+def _per_sample_weight(sample_weight, target, class_weight):
+    """s_i = sample_weight_i * (T_i . w): w_{y_i} for class codes."""
+    if target.ndim == 1:
+        return sample_weight * class_weight[target]
+    return sample_weight * (target @ class_weight)
 
 
-def _block_class_mass(codes, sample_weight, n_classes):
-    return np.bincount(codes, weights=sample_weight, minlength=n_classes)
+def _block_counts(target, sample_weight, n_classes):
+    return make_targets(target, n_classes).counts(sample_weight)
+
+
+def _block_soft_stats(T):
+    """(all finite and >= 0, number of rows not summing to 1, first such row's
+    local index and sum) for one chunk of soft targets."""
+    T = np.asarray(T, dtype=np.float64)
+    ok = bool(np.all(np.isfinite(T)) and not np.any(T < 0))
+    if not ok:
+        return False, 0, -1, 0.0
+    sums = T.sum(axis=1)
+    bad = np.flatnonzero(np.abs(sums - 1.0) > 1e-6)
+    return True, bad.size, int(bad[0]) if bad.size else -1, \
+        float(sums[bad[0]]) if bad.size else 0.0
 
 
 def _add(*parts):
@@ -117,24 +137,25 @@ def _tree_sum(parts, split_every):
 
 
 class DaskObjective(Penalty):
-    """The penalized cross-entropy of :class:`~skce._objective.Objective`, on dask.
+    """The penalized loss of :class:`~skce._objective.Objective`, on dask.
 
     Same interface as ``Objective`` for the full-batch solvers (``value_grad``,
     ``smooth_value``, ``value``, ``hessp``, ``prox``, ``l1_penalty``,
-    ``lipschitz_bound``, ``as_params``), computed as per-chunk partial sums reduced
-    on the cluster. X, the codes and the weights are persisted once, at
-    construction; each evaluation sends the parameters to the workers and gets one
-    reduced value and gradient back.
+    ``lipschitz_bound``, ``smoothness``, ``as_params``), computed as per-chunk
+    partial sums reduced on the cluster. X, the targets and the weights are
+    persisted once, at construction; each evaluation sends the parameters to the
+    workers and gets one reduced value and gradient back.
 
     Parameters
     ----------
     X : dask array of shape (n_samples, n_features)
         Chunked by rows only (one chunk along the columns).
-    codes : dask array of shape (n_samples,)
-        Integer class codes in ``[0, n_classes)``, chunked like X's rows.
+    target : dask array of shape (n_samples,) or (n_samples, n_classes)
+        Integer class codes in ``[0, n_classes)``, or soft target rows; chunked
+        like X's rows.
     sample_weight : dask array of shape (n_samples,)
         Per-sample weights s_i (class weights folded in), chunked like X's rows.
-    loss : SoftmaxCrossEntropy or SigmoidCrossEntropy
+    loss : a loss of :mod:`skce._loss` or :mod:`skce._focal`
     n_classes : int
     label_smoothing : float, default=0.0
     alpha, l1_ratio : float, default=0.0
@@ -169,17 +190,18 @@ class DaskObjective(Penalty):
     1.098612 = log(3) = 1.098612; grad shape (4, 3)
     """
 
-    def __init__(self, X, codes, sample_weight, loss, *, n_classes,
+    def __init__(self, X, target, sample_weight, loss, *, n_classes,
                  label_smoothing=0.0, alpha=0.0, l1_ratio=0.0, fit_intercept=True,
                  offset=None, split_every=8):
         import dask
 
         if len(X.chunks[1]) != 1:
             raise ValueError(_column_chunk_message(X))
-        codes = codes.rechunk((X.chunks[0],))
+        target = target.rechunk((X.chunks[0],) + ((-1,) if target.ndim == 2 else ()))
         sample_weight = sample_weight.rechunk((X.chunks[0],))
         # Persisted once: every evaluation reuses the blocks held by the workers.
-        self.X, self.codes, self.sample_weight = dask.persist(X, codes, sample_weight)
+        self.X, self.target, self.sample_weight = dask.persist(X, target,
+                                                               sample_weight)
         self.loss = loss
         self.n_classes = n_classes
         self.label_smoothing = label_smoothing
@@ -190,7 +212,7 @@ class DaskObjective(Penalty):
         self.n_samples, self.n_features = X.shape
         self.shape = (self.n_features + int(fit_intercept), loss.n_outputs)
         sizes = X.chunks[0]
-        blocks = zip(self.X.to_delayed().ravel(), self.codes.to_delayed().ravel(),
+        blocks = zip(self.X.to_delayed().ravel(), self.target.to_delayed().ravel(),
                      self.sample_weight.to_delayed().ravel(), strict=True)
         self._blocks = [b for b, size in zip(blocks, sizes, strict=True) if size > 0]
         self.n_chunks = len(self._blocks)
@@ -199,10 +221,11 @@ class DaskObjective(Penalty):
             pure=True)
         self.weight_sum = float(self.sample_weight.sum(dtype=np.float64).compute())
         self._lipschitz = None
+        self._smoothness = None
 
     # ------------------------------------------------------------------ helpers
     def _map_reduce(self, func, *args):
-        """``sum_c func(X_c, codes_c, s_c, spec, *args)`` computed on the cluster."""
+        """``sum_c func(X_c, target_c, s_c, spec, *args)`` computed on the cluster."""
         import dask
 
         args = [dask.delayed(a, pure=False) for a in args]
@@ -276,6 +299,10 @@ class DaskObjective(Penalty):
 
         return product
 
+    def gram_product(self, v):
+        """(X~^T S X~ v) / sum(s), one map-reduce on the cluster."""
+        return self._map_reduce(_block_gram_product, v) / self.weight_sum
+
     def lipschitz_bound(self, per_sample=False):
         """The bounds of ``Objective.lipschitz_bound``, from one pass on the cluster."""
         if self._lipschitz is None:
@@ -325,7 +352,8 @@ def _check_dask_X(X):
 
 
 def _as_row_chunked(v, X, name):
-    """A 1-D dask array aligned with X's row chunks (numpy input is scattered)."""
+    """A dask array aligned with X's row chunks (numpy input is scattered); 2-D
+    only for y (soft targets)."""
     import dask.array as da
 
     if not is_dask_collection(v):
@@ -334,22 +362,19 @@ def _as_row_chunked(v, X, name):
         v = v.to_dask_array(lengths=True)
     if v.ndim == 2 and v.shape[1] == 1:
         v = v[:, 0]
-    if v.ndim == 2:
-        raise ValueError(
-            f"{name} with {v.shape[1]} columns (soft targets) is not supported for "
-            f"dask arrays; pass 1-D class labels.")
-    if v.ndim != 1:
+    if v.ndim == 2 and name != "y":
+        raise ValueError(f"{name} must be 1-D; got shape {v.shape}.")
+    if v.ndim not in (1, 2):
         raise ValueError(f"{name} must be 1-D; got shape {v.shape}.")
     if isinstance(v, da.Array) and any(np.isnan(c) for c in v.chunks[0]):
         raise ValueError(
             f"{name} has unknown chunk sizes (NaN); call compute_chunk_sizes() first.")
     if v.shape[0] != X.shape[0]:
-        raise ValueError(
-            f"X and {name} have inconsistent numbers of samples: {X.shape[0]} and "
-            f"{v.shape[0]}.")
+        raise V.inconsistent_samples(X.shape[0], v.shape[0], name)
+    chunks = (X.chunks[0],) + ((v.shape[1],) if v.ndim == 2 else ())
     if isinstance(v, da.Array):
-        return v.rechunk((X.chunks[0],))
-    return da.from_array(v, chunks=(X.chunks[0],))
+        return v.rechunk(chunks)
+    return da.from_array(v, chunks=chunks)
 
 
 def _dask_sample_weight(sample_weight, X):
@@ -361,117 +386,136 @@ def _dask_sample_weight(sample_weight, X):
         return da.full(X.shape[0], float(sample_weight), chunks=(X.chunks[0],),
                        dtype=np.float64)
     sw = _as_row_chunked(sample_weight, X, "sample_weight")
-    if sw.dtype.kind not in "fiub":
-        raise ValueError(f"sample_weight must be numeric; got dtype {sw.dtype}.")
+    V.check_sample_weight_stats(numeric=sw.dtype.kind in "fiub", dtype=sw.dtype,
+                                finite=True, minimum=0, total=1)
     return sw.astype(np.float64)
 
 
-# ------------------------------------------------------------------ fitting
-def fit_dask(estimator, X, y, sample_weight, *, solver, traits, partial, classes):
-    """``BaseCEClassifier._fit`` for dask arrays: validate lazily, fit on the cluster.
+# ----------------------------------------------------------------- back end
+class DaskBackend:
+    """Row-chunked dask arrays: validated lazily, fitted on the cluster."""
 
-    Parameters
-    ----------
-    estimator : BaseCEClassifier
-    X : dask array of shape (n_samples, n_features)
-    y : dask array or array-like of shape (n_samples,)
-    sample_weight : None, float, dask array or array-like of shape (n_samples,)
-    solver, traits : the resolved solver and its traits
-    partial : bool
-        ``partial_fit``: one pass over the chunks, carrying the optimizer state.
-    classes : ndarray or None
-        Every class (``partial_fit``), or None to take ``unique(y)``.
+    name = "dask"
 
-    Returns
-    -------
-    estimator
-    """
-    import dask
-    import dask.array as da
+    def validate(self, estimator, X, y, sample_weight, *, classes, reset):
+        """One pass over the persisted blocks for every check that needs the data."""
+        import dask
+        import dask.array as da
 
-    name = type(estimator).__name__
-    if estimator.early_stopping and not partial:
-        raise ValueError(
-            "early_stopping=True is not supported with dask arrays; hold out a "
-            "validation set yourself, or fit on a numpy array.")
-    X = _check_dask_X(X)
-    if y is None:
-        raise ValueError(
-            f"{name} requires y to be passed, but the target y is None.")
-    y = _as_row_chunked(y, X, "y")
-    sw = _dask_sample_weight(sample_weight, X)
-    X, y, sw = dask.persist(X, y, sw)
+        name = type(estimator).__name__
+        X = _check_dask_X(X)
+        if y is None:
+            raise V.missing_y(name)
+        y = _as_row_chunked(y, X, "y")
+        sw = _dask_sample_weight(sample_weight, X)
+        X, y, sw = dask.persist(X, y, sw)
+        n, d = X.shape
+        if not reset and d != estimator.n_features_in_:
+            raise ValueError(
+                f"X has {d} features, but {name} is expecting "
+                f"{estimator.n_features_in_} features as input.")
+        soft = y.ndim == 2
+        if soft:
+            V.check_soft_stats(numeric=y.dtype.kind in "fiub",
+                               finite_nonnegative=True, n_bad_rows=0, dtype=y.dtype)
+            y = y.astype(X.dtype)
+        checks = [da.isfinite(X).all(), da.isfinite(sw).all(), sw.min(), sw.sum()]
+        if soft:
+            checks.append([dask.delayed(_block_soft_stats)(b)
+                           for b in y.to_delayed().ravel()])
+        else:
+            checks.append(da.unique(y))
+        finite, sw_finite, sw_min, sw_sum, labels = dask.compute(*checks)
+        if not finite:
+            raise ValueError("Input X contains NaN or infinity.")
+        V.check_sample_weight_stats(finite=bool(sw_finite), minimum=float(sw_min),
+                                    total=float(sw_sum))
+        if soft:
+            _check_soft_blocks(labels, y.chunks[0])
+            V.check_soft_width(y.shape[1], classes)
+            classes, target = np.arange(y.shape[1]), y
+        else:
+            check_classification_targets(labels)
+            if classes is None:
+                classes = labels
+            unseen = np.setdiff1d(labels, classes)
+            if unseen.size:
+                raise V.unseen_labels(unseen.tolist(), classes.tolist())
+            target = y.map_blocks(_encode, classes=classes, dtype=np.intp)
+        if reset:
+            estimator.n_features_in_ = d
+            if hasattr(estimator, "feature_names_in_"):
+                del estimator.feature_names_in_
+        return Data(X, "soft" if soft else "hard", np.asarray(classes), target,
+                    sw.astype(X.dtype), X.dtype)
 
-    continuing = partial and hasattr(estimator, "_loop")
-    warm = (estimator.warm_start or continuing) and hasattr(estimator, "coef_")
-    n_samples, n_features = X.shape
+    @staticmethod
+    def epochs(*args, **kwargs):
+        return stream_epochs(*args, **kwargs)
 
-    # One pass over the persisted blocks for every check that needs the data.
-    found, finite, sw_finite, sw_min, sw_sum = dask.compute(
-        da.unique(y), da.isfinite(X).all(), da.isfinite(sw).all(), sw.min(),
-        sw.sum())
-    if not finite:
-        raise ValueError("Input X contains NaN or infinity.")
-    if not sw_finite:
-        raise ValueError("sample_weight contains NaN or infinity.")
-    if sw_min < 0:
-        raise ValueError("sample_weight must be non-negative; got negative values.")
-    if not sw_sum > 0:
-        raise ValueError("sample_weight sums to zero: at least one sample needs a "
-                         "positive weight.")
-    check_classification_targets(found)
-    if classes is None:
-        classes = found
-    unseen = np.setdiff1d(found, classes)
-    if unseen.size:
-        raise ValueError(
-            f"y contains labels {unseen.tolist()} that are not in classes "
-            f"{classes.tolist()}; pass every class in `classes` on the first "
-            f"partial_fit call.")
-    estimator._check_refit(warm=warm, continuing=continuing, n_features=n_features,
-                           classes=classes)
-    K = len(classes)
-    dtype = X.dtype
-    codes = y.map_blocks(_encode, classes=classes, dtype=np.intp)
-    mass = _reduce_blocks(
-        [dask.delayed(_block_class_mass, pure=False)(c, s, K) for c, s in
-         zip(codes.to_delayed().ravel(), sw.to_delayed().ravel(), strict=True)])
-    class_weight = estimator._class_weights(classes, mass)
-    s = da.map_blocks(_per_sample_weight, sw, codes, class_weight=class_weight,
-                      dtype=np.float64).astype(dtype)
-    loss = estimator._make_loss(K)
-    offset = estimator._training_offset(mass, dtype)
-    objective = DaskObjective(
-        X, codes, s, loss, n_classes=K,
-        label_smoothing=float(estimator.label_smoothing), alpha=estimator.alpha,
-        l1_ratio=estimator.l1_ratio,
-        fit_intercept=estimator.fit_intercept, offset=offset)
-    if not objective.weight_sum > 0:
-        raise ValueError("All samples have zero weight after applying class_weight; "
-                         "give some class a positive weight.")
+    def counts(self, data, weights):
+        import dask
 
-    solver, traits, max_iter, tol = estimator._plan(solver, traits, n_samples,
-                                                    n_features)
-    params = estimator._start_params(objective, warm=warm, partial=partial,
-                                     fit_mass=mass * class_weight, offset=offset)
-    run = estimator._solve(objective, solver, traits, params, partial=partial,
-                           warm=warm, max_iter=max_iter, tol=tol, epochs=stream_epochs)
-    estimator.n_features_in_ = n_features
-    if hasattr(estimator, "feature_names_in_"):
-        del estimator.feature_names_in_
-    estimator.classes_ = classes
-    return estimator._finish_fit(
-        run, objective, separated=lambda: _separated(estimator, objective))
+        K = data.n_classes
+        parts = [dask.delayed(_block_counts, pure=False)(c, s, K) for c, s in
+                 zip(data.target.to_delayed().ravel(), weights.to_delayed().ravel(),
+                     strict=True)]
+        return _reduce_blocks(parts)
+
+    def sample_weights(self, data, class_weight):
+        import dask.array as da
+
+        cw = np.asarray(class_weight, dtype=np.float64)
+        drop = () if data.kind == "hard" else (1,)
+        return da.map_blocks(_per_sample_weight, data.sample_weight, data.target,
+                             class_weight=cw, dtype=np.float64,
+                             drop_axis=drop).astype(data.dtype)
+
+    def objective(self, X, target, sample_weight, loss, *, n_classes, smoothing,
+                  **penalty):
+        return DaskObjective(X, target, sample_weight, loss, n_classes=n_classes,
+                             label_smoothing=smoothing, **penalty)
+
+    def labels(self, data):
+        """Each sample's class code on the client (n integers; X stays put)."""
+        target = data.target if data.kind == "hard" else data.target.argmax(axis=1)
+        return np.asarray(target.compute())
+
+    def take(self, a, rows):
+        """Rows ``rows`` (a sorted host index array) of ``a``, kept on the cluster."""
+        return a[rows]
+
+    def total(self, a):
+        return float(a.sum(dtype=np.float64).compute())
+
+    def separated(self, data, s, coef, intercept):
+        """``margins_positive`` of every chunk, computed on the cluster."""
+        import dask
+
+        parts = [dask.delayed(margins_positive, pure=False)(x, c, w, coef, intercept)
+                 for x, c, w in zip(data.X.to_delayed().ravel(),
+                                    data.target.to_delayed().ravel(),
+                                    s.to_delayed().ravel(), strict=True)]
+        return all(dask.compute(*parts))
+
+    def place(self, data, a):
+        return a
+
+    def check_predict_X(self, estimator, X):
+        # predict computes a dask X into memory (docs show the map_blocks pattern)
+        return NumpyBackend().check_predict_X(estimator, X)
 
 
-def _separated(estimator, objective):
-    """``margins_positive`` of every chunk, computed on the cluster."""
-    import dask
-
-    coef, intercept = estimator.coef_, estimator.intercept_
-    parts = [dask.delayed(margins_positive, pure=False)(x, c, s, coef, intercept)
-             for x, c, s in objective._blocks]
-    return all(dask.compute(*parts))
+def _check_soft_blocks(stats, sizes):
+    offset, n_bad, first, first_sum = 0, 0, None, None
+    for (ok, bad, local, total), size in zip(stats, sizes, strict=True):
+        V.check_soft_stats(numeric=True, finite_nonnegative=ok, n_bad_rows=0)
+        if bad and first is None:
+            first, first_sum = offset + local, total
+        n_bad += bad
+        offset += size
+    V.check_soft_stats(numeric=True, finite_nonnegative=True, n_bad_rows=n_bad,
+                       first_bad=first, first_sum=first_sum)
 
 
 def _reduce_blocks(parts, split_every=8):
@@ -518,8 +562,8 @@ def stream_epochs(objective, optimizer, params, loop, *, n_epochs, rng, monitor,
         epoch, schedule_state = loop.epoch, loop.schedule_state
         total = 0.0
         for j in rng.permutation(objective.n_chunks):
-            Xc, codes, sw = dask.compute(*objective._blocks[j])
-            chunk = Objective(Xc, HardTargets(codes, K, smoothing), sw, loss_fn,
+            Xc, target, sw = dask.compute(*objective._blocks[j])
+            chunk = Objective(Xc, make_targets(target, K, smoothing), sw, loss_fn,
                               alpha=objective.alpha, l1_ratio=objective.l1_ratio,
                               fit_intercept=objective.fit_intercept,
                               offset=objective.offset)

@@ -1,0 +1,281 @@
+"""The fit driver: one function fits every estimator on every back end.
+
+``fit`` reads top to bottom: validate the parameters -> pick the back end for X ->
+validate and encode the data (the back end) -> plan the solver -> build the problem
+(objective, class weights, offsets, validation split) -> start -> solve under the
+monitor -> check, warn and store. A fit that raises leaves the estimator exactly as
+it was before the call.
+"""
+
+import copy
+import os
+import sys
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+
+from . import _validation as V
+from ._loss import log_prior_start
+from ._problem import build_problem
+from ._training import Monitor, default_epochs, init_loop_state, run_epochs
+from ._xp import to_numpy
+from .backends import backend_for
+from .solvers import solver_traits
+
+
+def fit(estimator, X, y, sample_weight=None, *, partial=False, classes=None):
+    """Fit ``estimator`` (``fit``, or one ``partial_fit`` call with ``partial``).
+
+    Parameters
+    ----------
+    estimator : BaseCEClassifier
+    X : array-like, sparse matrix, array API array or dask array
+    y : labels of shape (n_samples,) or soft targets of shape (n_samples, K)
+    sample_weight : array-like of shape (n_samples,) or None
+    partial : bool
+        One epoch over (X, y), continuing the optimizer state.
+    classes : ndarray or None
+        Every class, for ``partial_fit``.
+
+    Returns
+    -------
+    estimator
+    """
+    est = estimator
+    solver, traits = V.check_params(est)
+    if partial and traits["family"] != "stochastic":  # guarded by _stochastic_only
+        raise AttributeError("partial_fit needs a stochastic solver.")
+    backend = backend_for(X)
+    continuing = partial and hasattr(est, "_loop")
+    warm = (est.warm_start or continuing) and hasattr(est, "coef_")
+    saved = dict(est.__dict__)
+    try:
+        data = backend.validate(est, X, y, sample_weight, classes=classes,
+                                reset=not continuing)
+        V.check_refit(est, warm=warm, continuing=False, n_features=data.n_features,
+                      classes=data.classes)
+        solver, traits, max_iter, tol = plan(est, solver, traits, data.n_samples,
+                                             data.n_features)
+        random_state = check_random_state(est.random_state)
+        problem = build_problem(
+            est, backend, data,
+            seen_mass=getattr(est, "_class_mass_seen", None) if continuing else None,
+            early_stopping=est.early_stopping and not partial,
+            random_state=random_state)
+        params = start_params(est, problem, warm=warm, partial=partial)
+        run = solve(est, problem.objective, solver, traits, params, partial=partial,
+                    warm=warm, max_iter=max_iter, tol=tol,
+                    validation=problem.validation, random_state=random_state,
+                    epochs=backend.epochs)
+        store(est, run, problem)
+    except BaseException:
+        est.__dict__.clear()
+        est.__dict__.update(saved)
+        raise
+    return est
+
+
+def plan(estimator, solver, traits, n_samples, n_features):
+    """``(solver, traits, max_iter, tol)`` for data of this size.
+
+    A solver with ``select`` (``"auto"``) is replaced by the one it picks, so that
+    its defaults apply. ``max_iter`` and ``tol`` are the estimator's, or the solver
+    family's defaults (for stochastic solvers a budget of updates, see
+    ``default_epochs``)."""
+    est = estimator
+    if callable(getattr(solver, "select", None)):
+        solver = solver.select(n_samples, n_features, est.l1_ratio > 0 and est.alpha > 0)
+        traits = solver_traits(solver)
+    if est.max_iter is not None:
+        max_iter = est.max_iter
+    elif traits["family"] == "stochastic":
+        max_iter = default_epochs(solver, n_samples)
+    else:
+        max_iter = traits["default_max_iter"]
+    tol = est.tol if est.tol is not None else traits["default_tol"]
+    return solver, traits, max_iter, tol
+
+
+def start_params(estimator, problem, *, warm, partial):
+    """The previous fit's parameters (warm start, partial_fit), else zeros with the
+    intercept at the priors of the weighted problem (uniform for a first
+    partial_fit chunk, which may lack classes: their priors would pin their
+    intercepts near log(1e-12))."""
+    objective = problem.objective
+    params = np.zeros(objective.shape, dtype=objective.dtype)
+    d = objective.n_features
+    if warm:
+        params[:d] = to_numpy(estimator.coef_).T
+        if objective.fit_intercept:
+            params[d] = to_numpy(estimator.intercept_)
+        return params
+    if objective.fit_intercept:
+        mass = np.ones(len(problem.fit_mass)) if partial else problem.fit_mass
+        b = log_prior_start(mass, objective.shape[1])
+        if problem.offset is not None:
+            b = b - problem.offset
+        params[d] = b
+    return params
+
+
+@dataclass
+class Run:
+    """What :func:`solve` hands to :func:`store`."""
+
+    params: np.ndarray
+    n_iter: int
+    converged: bool
+    message: str
+    monitor: Monitor
+    loop: Any
+    rng: Any
+    start_iter: int
+    max_iter: int
+    tol: Any
+    warm: bool
+    partial: bool
+    stochastic: bool
+    solver: Any
+
+
+def solve(estimator, objective, solver, traits, params, *, partial, warm, max_iter,
+          tol, validation=None, random_state=None, epochs=None):
+    """Run ``solver`` on ``objective`` under the shared Monitor.
+
+    ``epochs`` runs the stochastic epochs (``run_epochs`` for in-memory data; the
+    dask back end streams chunks). Returns a :class:`Run`; the estimator is only
+    read.
+    """
+    est = estimator
+    stochastic = traits["family"] == "stochastic"
+    continuing = partial and hasattr(est, "_loop")
+    carry = (continuing or est.warm_start) and stochastic and warm and \
+        getattr(est, "_loop", None) is not None
+    start_iter = est.n_iter_ if warm and hasattr(est, "n_iter_") else 0
+    monitor = Monitor(
+        watch_training_loss=stochastic and not partial, tol=tol,
+        n_iter_no_change=est.n_iter_no_change, validation=validation,
+        callbacks=est.callbacks, max_time=est.max_time, verbose=est.verbose,
+        start_iter=start_iter, progress_total=None if partial else max_iter,
+        name=type(est).__name__)
+    loop = rng = None
+    try:
+        if stochastic:
+            loop = copy.deepcopy(est._loop) if carry else \
+                init_loop_state(solver, params)
+            if random_state is None:
+                random_state = check_random_state(est.random_state)
+            rng = copy.deepcopy(est._rng) if (partial and hasattr(est, "_rng")) else \
+                np.random.default_rng(random_state.randint(np.iinfo(np.int32).max))
+            horizon = None if partial else max_iter
+            (epochs or run_epochs)(objective, solver, params, loop,
+                                   n_epochs=horizon or 1, rng=rng, monitor=monitor,
+                                   horizon=horizon)
+            n_iter = monitor.iteration - start_iter
+            # tol=None (the default): the schedule ran to its planned end.
+            converged = partial or monitor.stop_reason is not None or tol is None
+            message = (f"{max_iter} epochs ended with the training loss still "
+                       f"improving by more than tol={tol}")
+        else:
+            result = solver.minimize(objective, params, max_iter=max_iter, tol=tol,
+                                     monitor=monitor)
+            params, n_iter = result.params, result.n_iter
+            converged = result.converged or result.stopped
+            message = result.message
+    finally:
+        monitor.close()
+    if monitor.best_params is not None:  # early stopping: restore the best
+        params = monitor.best_params
+    return Run(params, n_iter, converged, message, monitor, loop, rng, start_iter,
+               max_iter, tol, warm, partial, stochastic, solver)
+
+
+def store(estimator, run, problem):
+    """Check what :func:`solve` returned, warn, and store the fitted attributes
+    (in the input's namespace and on its device)."""
+    est = estimator
+    backend, data, objective = problem.backend, problem.data, problem.objective
+    if not np.all(np.isfinite(run.params)):
+        raise FloatingPointError(
+            "The solver produced non-finite coefficients; standardize X (e.g. "
+            "StandardScaler), increase alpha or use solver='lbfgs'.")
+    if not run.converged and run.monitor.stop_reason is None:
+        warnings.warn(
+            f"{type(est).__name__} with solver={est.solver!r} did not converge: "
+            f"{run.message}. Increase max_iter (now {run.max_iter}), loosen tol "
+            f"(now {run.tol}), or standardize X (e.g. with StandardScaler).",
+            ConvergenceWarning, stacklevel=external_stacklevel())
+    coef, intercept = split_params(run.params, objective)
+    if est.alpha == 0 and not est.label_smoothing and not run.partial and \
+            data.kind == "hard" and \
+            backend.separated(data, problem.sample_weight, coef, intercept):
+        warn_separated(float(np.abs(coef).max()))
+    est.coef_ = backend.place(data, coef)
+    est.intercept_ = backend.place(data, intercept)
+    est.classes_ = backend.place(data, data.classes)
+    est._class_mass_seen = problem.class_mass
+    for name, value in est._fitted_extras(problem.class_mass, problem.class_weight,
+                                          coef.shape[0], data.dtype).items():
+        setattr(est, name, value if value is None else backend.place(data, value))
+    monitor = run.monitor
+    est.n_iter_ = run.start_iter + max(int(run.n_iter), 0)
+    previous = run.warm and hasattr(est, "loss_curve_")
+    est.loss_curve_ = (list(est.loss_curve_) if previous else []) + monitor.loss_curve
+    if monitor.validation is not None:
+        # warm starts extend the validation curve like loss_curve_
+        kept = list(getattr(est, "validation_loss_curve_", [])) if previous else []
+        est.validation_loss_curve_ = kept + monitor.validation_loss_curve
+        est.best_iteration_ = monitor.best_iteration
+    est.stop_reason_ = monitor.stop_reason or (
+        "converged" if run.converged else "max_iter")
+    est.solver_ = run.solver
+    if run.stochastic:
+        est._loop = run.loop
+        if run.partial:
+            est._rng = run.rng
+
+
+def split_params(params, objective):
+    """``(coef, intercept)`` from the parameter layout, on the host; a softmax
+    intercept is centred (the model is invariant to a shared shift)."""
+    d = objective.n_features
+    coef = np.ascontiguousarray(params[:d].T)
+    if objective.fit_intercept:
+        intercept = params[d].copy()
+        if intercept.shape[0] > 1:
+            intercept -= intercept.mean()
+    else:
+        intercept = np.zeros(params.shape[1], dtype=params.dtype)
+    return coef, intercept
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def external_stacklevel():
+    """The ``stacklevel`` that points a warning at the first frame outside skce.
+
+    Call it from the function that calls ``warnings.warn``. Fit paths nest to
+    different depths, so a fixed stacklevel would point at skce's own lines.
+    """
+    frame = sys._getframe(1)
+    level = 1
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        frame = frame.f_back
+        level += 1
+    return level
+
+
+def warn_separated(max_abs_coef):
+    """The warning for alpha=0 on linearly separable training data."""
+    warnings.warn(
+        f"The training data are perfectly separable and alpha=0: the unpenalized "
+        f"cross-entropy has no minimizer, so coef_ (now max |coef_| = "
+        f"{max_abs_coef:.3g}) grows with max_iter and tol "
+        f"instead of converging, and predict_proba is overconfident. Set alpha > 0 "
+        f"(e.g. alpha=1e-4) or label_smoothing > 0.",
+        ConvergenceWarning, stacklevel=external_stacklevel())
