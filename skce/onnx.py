@@ -23,12 +23,18 @@ apply that correction to the logits outside the graph.
 
 Computation follows the input type: a float32 input (``FloatTensorType``, what
 ``to_onnx`` infers from a float32 ``X``) computes in float32, a float64 input
-(``DoubleTensorType``) in float64, with the coefficients cast to that type. Only
-float inputs are accepted. Labels come out as int64 for integer classes and as
-strings for string classes. The classifier options of skl2onnx apply: by default
-the probabilities come out as a list of ``{class: probability}`` dicts (ZipMap);
+(``DoubleTensorType``, inferred from a float64 ``X``) in float64, with the
+coefficients cast to that type. Only float inputs are accepted. Labels come out as
+int64 for integer classes and as strings for string classes.
+
+The classifier options of skl2onnx apply (``zipmap`` and ``nocl``). By default the
+probabilities come out as a list of ``{class: probability}`` dicts (ZipMap), as for
+scikit-learn's classifiers. ONNX's ZipMap holds float32 only, so in a float64 graph
+the dicts hold the float64 probabilities rounded to float32 (skl2onnx's own
+classifiers give an invalid graph there); labels are still computed in float64.
 ``options={id(model): {"zipmap": False}}`` (or ``{SoftmaxRegressor: {"zipmap":
-False}}``) gives a plain ``(n_samples, n_classes)`` array.
+False}}``) gives the plain ``(n_samples, n_classes)`` array of the input's type,
+``"columns"`` one output per class.
 
 Examples
 --------
@@ -57,7 +63,11 @@ from sklearn.utils.validation import check_is_fitted
 
 try:
     from skl2onnx import update_registered_converter
-    from skl2onnx._parse import _parse_sklearn_classifier
+    from skl2onnx._parse import (
+        _apply_zipmap,
+        _parse_sklearn_classifier,
+        _parse_sklearn_simple_model,
+    )
     from skl2onnx.common.data_types import DoubleTensorType, FloatTensorType
     from skl2onnx.common.shape_calculator import (
         calculate_linear_classifier_output_shapes,
@@ -104,12 +114,26 @@ def _check_labels(model):
 
 
 def _parser(scope, model, inputs, custom_parsers=None):
-    """skl2onnx's classifier parser (label + probabilities, ZipMap unless
-    ``zipmap=False``), after checking that the model can be exported."""
+    """skl2onnx's classifier parser (label and probabilities, then ZipMap unless
+    ``zipmap=False``), after checking that the model can be exported.
+
+    ONNX's ZipMap takes float32 probabilities only (skl2onnx's own classifiers
+    give an invalid graph for a double input with ZipMap on): a float64 graph
+    keeps its float64 logits, labels and probability tensor, and casts the
+    probabilities to float32 for ZipMap."""
     check_is_fitted(model)
     _check_labels(model)
-    return _parse_sklearn_classifier(scope, model, inputs,
-                                     custom_parsers=custom_parsers)
+    zipmap = scope.get_options(model, dict(zipmap=True))["zipmap"]
+    if zipmap is not True or not isinstance(inputs[0].type, DoubleTensorType):
+        return _parse_sklearn_classifier(scope, model, inputs,
+                                         custom_parsers=custom_parsers)
+    label, proba = _parse_sklearn_simple_model(scope, model, inputs,
+                                               custom_parsers=custom_parsers)
+    cast = scope.declare_local_operator("SklearnCast")
+    cast.inputs.append(proba)
+    proba32 = scope.declare_local_variable("probabilities_float", FloatTensorType())
+    cast.outputs.append(proba32)
+    return _apply_zipmap(True, scope, model, FloatTensorType(), [label, proba32])
 
 
 def _shape_calculator(operator):
@@ -190,6 +214,5 @@ for _cls in ESTIMATORS:
     update_registered_converter(
         _cls, f"Skce{_cls.__name__}", _shape_calculator, _converter,
         parser=_parser,
-        options={"zipmap": [True, False, "columns"],
-                 "output_class_labels": [False, True], "nocl": [False, True]},
+        options={"zipmap": [True, False, "columns"], "nocl": [False, True]},
     )
