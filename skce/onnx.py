@@ -56,8 +56,6 @@ True
 True
 """
 
-import numbers
-
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
@@ -101,28 +99,15 @@ ESTIMATORS = tuple(getattr(skce, name) for name in _ESTIMATOR_NAMES
 _FLOAT_TYPES = {FloatTensorType: np.float32, DoubleTensorType: np.float64}
 
 
-def _check_labels(model):
-    classes = np.asarray(model.classes_).tolist()
-    if all(isinstance(c, str) for c in classes) or all(
-            isinstance(c, numbers.Integral)
-            or (isinstance(c, numbers.Real) and float(c).is_integer())
-            for c in classes):
-        return
-    raise ValueError(
-        f"ONNX labels are all int64 or all strings; {type(model).__name__} has the "
-        f"classes {classes}. Fit it on integer or string labels to export it.")
-
-
 def _parser(scope, model, inputs, custom_parsers=None):
     """skl2onnx's classifier parser (label and probabilities, then ZipMap unless
-    ``zipmap=False``), after checking that the model can be exported.
+    ``zipmap=False``), after checking that the model is fitted.
 
     ONNX's ZipMap takes float32 probabilities only (skl2onnx's own classifiers
     give an invalid graph for a double input with ZipMap on): a float64 graph
     keeps its float64 logits, labels and probability tensor, and casts the
     probabilities to float32 for ZipMap."""
     check_is_fitted(model)
-    _check_labels(model)
     zipmap = scope.get_options(model, dict(zipmap=True))["zipmap"]
     if zipmap is not True or not isinstance(inputs[0].type, DoubleTensorType):
         return _parse_sklearn_classifier(scope, model, inputs,
