@@ -231,3 +231,22 @@ def test_wrong_number_of_features_raises():
     with pytest.raises(ValueError, match="The ONNX input has 2 features, but "
                        "SoftmaxRegressor was fitted with 4"):
         skl2onnx.to_onnx(model, X_IRIS[:1, :2])
+
+
+def test_readme_example():
+    # the README's ONNX snippet, verbatim, on the quick example's clf and X_test
+    import re
+    from pathlib import Path
+
+    readme = Path(__file__).resolve().parent.parent / "README.md"
+    if not readme.exists():  # pragma: no cover - tests run outside the checkout
+        pytest.skip("README.md is not next to the tests")
+    snippet = re.findall(r"```python\n(.*?)```", readme.read_text(), re.S)[1]
+    assert "import skce.onnx" in snippet
+    X, y = LOADERS["digits"](return_X_y=True)
+    clf = make_pipeline(StandardScaler(), SoftmaxRegressor(alpha=1e-3)).fit(X, y)
+    namespace = {"clf": clf, "X_test": X[:200]}
+    exec(compile(snippet, str(readme), "exec"), namespace)
+    X32 = namespace["X32"]
+    assert_array_equal(namespace["label"], clf.predict(X32))
+    assert np.abs(namespace["proba"] - clf.predict_proba(X32)).max() <= 1e-6
