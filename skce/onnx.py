@@ -24,7 +24,9 @@ apply that correction to the logits outside the graph.
 Computation follows the input type: a float32 input (``FloatTensorType``, what
 ``to_onnx`` infers from a float32 ``X``) computes in float32, a float64 input
 (``DoubleTensorType``, inferred from a float64 ``X``) in float64, with the
-coefficients cast to that type. Only float inputs are accepted. Labels come out as
+coefficients cast to that type. Only one float input is accepted (for a model
+fitted on a DataFrame, pass ``X[:1].to_numpy()``: from a DataFrame, ``to_onnx``
+makes one input per column). Labels come out as
 int64 for integer classes and as strings for string classes.
 
 The classifier options of skl2onnx apply (``zipmap`` and ``nocl``). By default the
@@ -125,6 +127,11 @@ def _shape_calculator(operator):
     """Input: (N, n_features) float or double. Outputs: labels (N,) int64 or
     string, probabilities (N, n_classes) of the input's type."""
     model = operator.raw_operator
+    if len(operator.inputs) != 1:
+        raise ValueError(
+            f"{type(model).__name__} takes one (n_samples, n_features) float input, "
+            f"got {len(operator.inputs)} inputs. to_onnx makes one input per column "
+            f"of a DataFrame: pass X[:1].to_numpy() instead.")
     input_type = operator.inputs[0].type
     if type(input_type) not in _FLOAT_TYPES:
         raise TypeError(

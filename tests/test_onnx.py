@@ -250,3 +250,15 @@ def test_readme_example():
     X32 = namespace["X32"]
     assert_array_equal(namespace["label"], clf.predict(X32))
     assert np.abs(namespace["proba"] - clf.predict_proba(X32)).max() <= 1e-6
+
+
+def test_dataframe_columns_as_inputs_raise():
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame(X_IRIS, columns=["a", "b", "c", "d"])
+    model = SoftmaxRegressor().fit(frame, _data("iris")[1])
+    with pytest.raises(ValueError, match=r"SoftmaxRegressor takes one \(n_samples, "
+                       r"n_features\) float input, got 4 inputs. to_onnx makes one "
+                       r"input per column of a DataFrame: pass X\[:1\].to_numpy\(\)"):
+        skl2onnx.to_onnx(model, frame[:1])
+    labels, proba = _run(model, frame[:1].to_numpy())
+    assert_array_equal(labels, model.predict(frame[:1]))
