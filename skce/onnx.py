@@ -76,8 +76,9 @@ try:
     from skl2onnx.proto import onnx_proto
 except ImportError as exc:  # pragma: no cover - exercised by test_onnx_extra.py
     raise ImportError(
-        f"skce.onnx needs skl2onnx and onnxruntime (the onnx extra): pip install "
-        f"'skce[onnx]'. Importing skl2onnx failed: {exc}") from exc
+        f"skce.onnx needs skl2onnx (the onnx extra, with onnxruntime to run the "
+        f"graphs): pip install 'skce[onnx]'. Importing skl2onnx failed: {exc}"
+    ) from exc
 
 import skce
 
