@@ -88,7 +88,8 @@ def plan(estimator, solver, traits, n_samples, n_features):
     ``default_epochs``)."""
     est = estimator
     if callable(getattr(solver, "select", None)):
-        solver = solver.select(n_samples, n_features, est.l1_ratio > 0 and est.alpha > 0)
+        l1 = est.l1_ratio > 0 and est.alpha > 0
+        solver = solver.select(n_samples, n_features, l1)
         traits = solver_traits(solver)
     if est.max_iter is not None:
         max_iter = est.max_iter

@@ -189,7 +189,7 @@ class SoftmaxFocalLoss:
         return 2.0 * _binary_curvature(self.gamma)
 
     def loss_gradient(self, raw, targets, sample_weight):
-        """Return ``(sum_i s_i FL_i, G)``; G overwrites ``raw`` (numpy), shape (n, K)."""
+        """Return ``(sum_i s_i FL_i, G)``; G (numpy: in ``raw``), shape (n, K)."""
         xp, _ = namespace(raw)
         T = targets.dense(raw.dtype)
         q, u, log_q, onehot = _softmax_parts(raw)
@@ -291,7 +291,7 @@ class SigmoidFocalLoss:
         return T, q, u, log_q, r
 
     def loss_gradient(self, raw, targets, sample_weight):
-        """Return ``(sum_i s_i FL_i, G)``; G overwrites ``raw`` (numpy), shape (n, 1)."""
+        """Return ``(sum_i s_i FL_i, G)``; G (numpy: in ``raw``), shape (n, 1)."""
         xp, _ = namespace(raw)
         T, q, u, log_q, r = self._parts(raw, targets)
         loss = _weighted_sum(sample_weight,

@@ -323,7 +323,7 @@ class SoftmaxCrossEntropy:
         return 0.5
 
     def loss_gradient(self, raw, targets, sample_weight):
-        """Return ``(sum_i s_i CE_i, G)``; G overwrites ``raw`` (numpy), shape (n, K)."""
+        """Return ``(sum_i s_i CE_i, G)``; G (numpy: in ``raw``), shape (n, K)."""
         xp, is_np = namespace(raw)
         tz = targets.dot(raw)
         if not is_np:
@@ -394,7 +394,7 @@ class SigmoidCrossEntropy:
         return 0.25
 
     def loss_gradient(self, raw, targets, sample_weight):
-        """Return ``(sum_i s_i CE_i, G)``; G overwrites ``raw`` (numpy), shape (n, 1)."""
+        """Return ``(sum_i s_i CE_i, G)``; G (numpy: in ``raw``), shape (n, 1)."""
         xp, is_np = namespace(raw)
         z = raw[:, 0]
         t = targets.positive(raw.dtype)

@@ -323,7 +323,7 @@ def run_epochs(objective, optimizer, params, loop, *, n_epochs, rng, monitor,
         total = 0.0
         lr = None
         for j, start in enumerate(range(0, n, batch_size)):
-            rows = order[start:start + batch_size]
+            rows = order[start:min(start + batch_size, n)]
             if on_host:
                 rows = np.sort(rows)
             value, grad = objective.value_grad(params, rows)

@@ -10,7 +10,7 @@ pytest.importorskip("array_api_strict")
 
 from _skce_data import assert_objectives_agree  # noqa: E402
 
-from skce import SoftmaxRegressor, WeightedCEClassifier  # noqa: E402
+from skce import SoftmaxRegressor  # noqa: E402
 from skce._loss import HardTargets, SigmoidCrossEntropy, SoftmaxCrossEntropy  # noqa: E402
 from skce._objective import Objective  # noqa: E402
 from skce._xp import to_numpy  # noqa: E402

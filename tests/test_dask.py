@@ -12,9 +12,9 @@ distributed = pytest.importorskip("distributed")
 from _skce_data import assert_objectives_agree  # noqa: E402
 
 from skce import SoftmaxRegressor  # noqa: E402
-from skce.backends._dask import DaskObjective  # noqa: E402
 from skce._loss import HardTargets, SigmoidCrossEntropy, SoftmaxCrossEntropy  # noqa: E402
 from skce._objective import Objective  # noqa: E402
+from skce.backends._dask import DaskObjective  # noqa: E402
 from skce.solvers import Adam  # noqa: E402
 
 CHUNK = 80  # 250 rows -> chunks of 80, 80, 80, 10
@@ -25,7 +25,7 @@ def client():
     cluster = distributed.LocalCluster(n_workers=2, processes=True,
                                        threads_per_worker=1, dashboard_address=":0")
     client = distributed.Client(cluster)
-    client.run(__import__, "skce.backends._dask")  # the workers' imports, once, up front
+    client.run(__import__, "skce.backends._dask")  # workers import once
     yield client
     client.close()
     cluster.close()

@@ -92,11 +92,9 @@ def _encode(labels, classes):
     return np.searchsorted(classes, labels).astype(np.intp)
 
 
-def _per_sample_weight(sample_weight, target, class_weight):
-    """s_i = sample_weight_i * (T_i . w): w_{y_i} for class codes."""
-    if target.ndim == 1:
-        return sample_weight * class_weight[target]
-    return sample_weight * (target @ class_weight)
+def _per_sample_weight(sample_weight, codes, class_weight):
+    """s_i = sample_weight_i * w_{y_i}."""
+    return sample_weight * class_weight[codes]
 
 
 def _block_counts(target, sample_weight, n_classes):
@@ -466,10 +464,10 @@ class DaskBackend:
         import dask.array as da
 
         cw = np.asarray(class_weight, dtype=np.float64)
-        drop = () if data.kind == "hard" else (1,)
+        if data.kind == "soft":
+            return (data.sample_weight * (data.target @ cw)).astype(data.dtype)
         return da.map_blocks(_per_sample_weight, data.sample_weight, data.target,
-                             class_weight=cw, dtype=np.float64,
-                             drop_axis=drop).astype(data.dtype)
+                             class_weight=cw, dtype=np.float64).astype(data.dtype)
 
     def objective(self, X, target, sample_weight, loss, *, n_classes, smoothing,
                   **penalty):
