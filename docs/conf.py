@@ -35,7 +35,8 @@ autodoc_default_options = {
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
 templates_path = ["_templates"]
-exclude_patterns = ["_build", "Thumbs.db", ".DS_Store", "sg_execution_times.rst"]
+exclude_patterns = ["_build", "_generated", "Thumbs.db", ".DS_Store",
+                    "sg_execution_times.rst"]
 html_theme = "pydata_sphinx_theme"
 html_title = "skce"
 html_theme_options = {"navigation_depth": 2, "show_toc_level": 2}
@@ -58,6 +59,27 @@ sphinx_gallery_conf = {
     "backreferences_dir": "auto_examples",
     "doc_module": ("skce",),
 }
+
+
+
+def _write_backend_table(app):
+    """docs/_generated/backends.rst from skce.backends.SUPPORT (never typed)."""
+    from skce.backends import BACKENDS, FEATURES, SUPPORT
+
+    lines = [".. list-table::", "   :header-rows: 1", "", "   * - feature"]
+    lines += [f"     - {b}" for b in BACKENDS]
+    for feature in FEATURES:
+        lines.append(f"   * - {feature}")
+        lines += [f"     - {SUPPORT[(feature, b)]}" for b in BACKENDS]
+    out = os.path.join(app.srcdir, "_generated")
+    os.makedirs(out, exist_ok=True)
+    with open(os.path.join(out, "backends.rst"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+def setup(app):
+    app.connect("builder-inited", _write_backend_table)
+
 
 # Headless builds.
 os.environ.setdefault("MPLBACKEND", "Agg")
