@@ -170,8 +170,12 @@ class BaseCEClassifier(ClassifierMixin, BaseEstimator):
         ndarray of shape (n_samples,) for binary problems, else
         (n_samples, n_classes)
         """
+        return self._decision(X, "decision_function")
+
+    def _decision(self, X, method):
+        """decision_function on behalf of ``method`` (named in namespace errors)."""
         check_is_fitted(self)
-        X = backend_for(X).check_predict_X(self, X)
+        X = backend_for(X).check_predict_X(self, X, method)
         scores = self._linear_scores(X)
         shift = self._logit_shift()
         if shift is not None:
@@ -189,7 +193,7 @@ class BaseCEClassifier(ClassifierMixin, BaseEstimator):
         -------
         ndarray of shape (n_samples,)
         """
-        scores = self.decision_function(X)
+        scores = self._decision(X, "predict")
         xp, is_np = namespace(scores)
         index = xp.astype(scores > 0, xp.int64) if scores.ndim == 1 else \
             xp.argmax(scores, axis=1)
@@ -209,7 +213,7 @@ class BaseCEClassifier(ClassifierMixin, BaseEstimator):
         ndarray of shape (n_samples, n_classes)
             Columns follow ``classes_``.
         """
-        log_proba = self.predict_log_proba(X)
+        log_proba = log_proba_of(self._decision(X, "predict_proba"))
         return namespace(log_proba)[0].exp(log_proba)
 
     def predict_log_proba(self, X):
@@ -223,7 +227,7 @@ class BaseCEClassifier(ClassifierMixin, BaseEstimator):
         -------
         ndarray of shape (n_samples, n_classes)
         """
-        return log_proba_of(self.decision_function(X))
+        return log_proba_of(self._decision(X, "predict_log_proba"))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -63,7 +63,7 @@ def fit(estimator, X, y, sample_weight=None, *, partial=False, classes=None):
         random_state = check_random_state(est.random_state)
         problem = build_problem(
             est, backend, data,
-            seen_mass=getattr(est, "_class_mass_seen", None) if continuing else None,
+            seen_mass=to_numpy(est._class_mass_seen) if continuing else None,
             early_stopping=est.early_stopping and not partial,
             random_state=random_state)
         params = start_params(est, problem, warm=warm, partial=partial)
@@ -218,7 +218,7 @@ def store(estimator, run, problem):
     est.coef_ = backend.place(data, coef)
     est.intercept_ = backend.place(data, intercept)
     est.classes_ = backend.place(data, data.classes)
-    est._class_mass_seen = problem.class_mass
+    est._class_mass_seen = backend.place(data, problem.class_mass)
     for name, value in est._fitted_extras(problem.class_mass, problem.class_weight,
                                           coef.shape[0], data.dtype).items():
         setattr(est, name, value if value is None else backend.place(data, value))

@@ -290,7 +290,10 @@ def logits_overflow(max_abs):
         f"to {max_abs:.3g}. Rescale X (e.g. StandardScaler) before predicting.")
 
 
-def other_namespace(name, fitted, given):
+def other_namespace(name, method, fitted, given):
+    """scikit-learn's wording (``check_array_api_same_namespace`` reads it)."""
     return ValueError(
-        f"{name} was fitted on arrays of another namespace ({fitted}) than X "
-        f"({given}); predict with the same kind of array as fit.")
+        f"Inputs passed to {name}.{method}() must use the same namespace and the same "
+        f"device as those passed to fit(): {name} was fitted on arrays of another "
+        f"namespace or device ({fitted}) than X ({given}). Predict with the same "
+        f"kind of array as fit.")

@@ -336,7 +336,8 @@ default="balanced"
                 f"predict_proba_prior cannot undo a class weight of 0 (classes "
                 f"{zero}): the fit holds no information about those classes' "
                 f"probabilities. Give every class a positive weight.")
-        scores = self._linear_scores(backend_for(X).check_predict_X(self, X)) \
+        X = backend_for(X).check_predict_X(self, X, "predict_proba_prior")
+        scores = self._linear_scores(X) \
             + self._prior_offset
         if scores.shape[1] == 1:
             scores = scores[:, 0]

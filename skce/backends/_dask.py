@@ -499,9 +499,9 @@ class DaskBackend:
     def place(self, data, a):
         return a
 
-    def check_predict_X(self, estimator, X):
+    def check_predict_X(self, estimator, X, method):
         # predict computes a dask X into memory (docs show the map_blocks pattern)
-        return NumpyBackend().check_predict_X(estimator, X)
+        return NumpyBackend().check_predict_X(estimator, X, method)
 
 
 def _check_soft_blocks(stats, sizes):

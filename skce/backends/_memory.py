@@ -136,10 +136,11 @@ class NumpyBackend(_InMemory):
         sw = V.check_sample_weight(sample_weight, X.shape[0], X.dtype)
         return Data(X, kind, classes, target, sw, X.dtype)
 
-    def check_predict_X(self, estimator, X):
+    def check_predict_X(self, estimator, X, method):
         if uses_array_api(estimator.coef_):
             xp, _ = namespace(estimator.coef_)
-            raise V.other_namespace(type(estimator).__name__, xp.__name__, "numpy")
+            raise V.other_namespace(type(estimator).__name__, method, xp.__name__,
+                                    "numpy")
         return validate_data(estimator, X, reset=False, accept_sparse=ACCEPT_SPARSE,
                              dtype=DTYPES)
 
@@ -194,16 +195,18 @@ class ArrayAPIBackend(_InMemory):
         return Data(X, kind, np.asarray(classes), target, sw,
                     numpy_dtype(xp, X.dtype))
 
-    def check_predict_X(self, estimator, X):
+    def check_predict_X(self, estimator, X, method):
         xp, _ = namespace(X)
         name = type(estimator).__name__
+        fitted, _ = namespace(estimator.coef_)
+        if fitted is not xp or device_of(X) != device_of(estimator.coef_):
+            raise V.other_namespace(
+                name, method, f"{fitted.__name__} on {device_of(estimator.coef_)}",
+                f"{xp.__name__} on {device_of(X)}")
         if X.ndim != 2 or X.shape[1] != estimator.n_features_in_:
             raise ValueError(
                 f"X has shape {tuple(X.shape)}, but {name} is expecting "
                 f"{estimator.n_features_in_} features as input.")
-        fitted, _ = namespace(estimator.coef_)
-        if fitted is not xp:
-            raise V.other_namespace(name, fitted.__name__, xp.__name__)
         return X if X.dtype == estimator.coef_.dtype else \
             xp.astype(X, estimator.coef_.dtype)
 
@@ -230,11 +233,11 @@ def _check_X(X, xp):
 def _as_namespace(a, xp, dev, name):
     """y or sample_weight as an array of X's namespace, on X's device."""
     if uses_array_api(a):
-        if namespace(a)[0] is not xp:
-            raise ValueError(
-                f"{name} is a {type(a).__name__} but X is of namespace "
-                f"{xp.__name__}; pass both from the same library.")
-        return a
+        if namespace(a)[0] is not xp or device_of(a) != dev:
+            # another library or device (y and weights are small): to X's
+            a = to_numpy(a)
+        else:
+            return a
     a = np.asarray(a)
     if a.dtype.kind not in "iufb":
         raise ValueError(
