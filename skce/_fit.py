@@ -168,6 +168,11 @@ def solve(estimator, objective, solver, traits, params, *, partial, warm, max_it
         if stochastic:
             loop = copy.deepcopy(est._loop) if carry else \
                 init_loop_state(solver, params)
+            if carry and not partial:
+                # a new fit (warm_start): the "auto" rate follows this problem
+                # (alpha, data), not the one it was resolved for
+                loop.base_rate = None
+                loop.reference_loss = None
             if random_state is None:
                 random_state = check_random_state(est.random_state)
             rng = copy.deepcopy(est._rng) if (partial and hasattr(est, "_rng")) else \
@@ -189,6 +194,12 @@ def solve(estimator, objective, solver, traits, params, *, partial, warm, max_it
             message = result.message
     finally:
         monitor.close()
+    if loop is not None and loop.reset_reasons:
+        if est.verbose:
+            print(f"[{type(est).__name__}] warm start: reset the carried "
+                  f"{' and '.join(loop.reset_reasons)} (the solver or the "
+                  f"parameters' shape changed)", flush=True)
+        loop.reset_reasons = []
     if monitor.best_params is not None:  # early stopping: restore the best
         params = monitor.best_params
     return Run(params, n_iter, converged, message, monitor, loop, rng, start_iter,

@@ -198,6 +198,7 @@ class LoopState:
     base_rate: Any = None  # the resolved "auto" peak rate
     rate_key: str = ""  # repr of the optimizer that resolved base_rate
     reference_loss: Any = None  # the objective where training started
+    reset_reasons: list = field(default_factory=list)  # what _adapt reset
 
 
 def init_loop_state(optimizer, params):
@@ -263,15 +264,31 @@ def _adapt(loop, optimizer, params):
     (warm_start after set_params): a state of another type is reset, the "auto"
     rate re-resolved, a schedule's missing state initialized."""
     fresh = optimizer.init(params)
-    if type(fresh) is not type(loop.optimizer_state):
+    if type(fresh) is not type(loop.optimizer_state) or \
+            _shapes(fresh) != _shapes(loop.optimizer_state):
+        # another optimizer, or parameters of another shape (fit_intercept changed)
         loop.optimizer_state = fresh
+        loop.reset_reasons.append("optimizer state")
     if loop.base_rate is not None and loop.rate_key != repr(optimizer):
         loop.base_rate = None
+        loop.reset_reasons.append('"auto" learning rate')
     lr = optimizer.learning_rate
     if isinstance(lr, Schedule):
         initial = lr.init()
         if set(initial) - set(loop.schedule_state):
             loop.schedule_state = initial
+
+
+def _shapes(state):
+    """The shapes of the arrays in an optimizer state (a tuple, a dict or one
+    array), to tell whether a carried state fits the parameters."""
+    if isinstance(state, np.ndarray):
+        return state.shape
+    if isinstance(state, dict):
+        return tuple((k, _shapes(v)) for k, v in sorted(state.items()))
+    if isinstance(state, (tuple, list)):
+        return tuple(_shapes(v) for v in state)
+    return None
 
 
 def run_epochs(objective, optimizer, params, loop, *, n_epochs, rng, monitor,

@@ -238,3 +238,27 @@ def test_default_epochs_is_an_update_budget():
     assert clf.n_iter_ == 2000 and clf.stop_reason_ == "converged"
     clf = SoftmaxRegressor(solver=SGD(batch_size=60), max_iter=7).fit(X, y)
     assert clf.n_iter_ == 7
+
+
+def test_auto_rate_uses_the_focal_losses_curvature():
+    """The "auto" rate comes from the loss being minimized: for focal_gamma=2 the
+    softmax focal loss's curvature bound (about 0.99, against the cross-entropy's
+    0.5), so the peak rate is that much smaller (it used 0.5 for every loss)."""
+    from sklearn.datasets import load_iris
+    from sklearn.preprocessing import StandardScaler
+
+    from skce import WeightedCEClassifier
+    from skce._focal import SoftmaxFocalLoss
+
+    X, y = load_iris(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    rates = {}
+    for gamma in (0.0, 2.0):
+        seen = []
+        WeightedCEClassifier(solver="minibatch", focal_gamma=gamma, alpha=0.0,
+                             class_weight=None, max_iter=10, random_state=0,
+                             callbacks=[seen.append]).fit(X, y)
+        rates[gamma] = seen[0].learning_rate
+    ratio = SoftmaxFocalLoss(3, 2.0).curvature_bound() / 0.5
+    assert ratio > 1.9
+    assert_allclose(rates[0.0] / rates[2.0], ratio, rtol=1e-6)

@@ -571,3 +571,54 @@ def test_partial_fit_is_deterministic():
         return clf.coef_
 
     assert_array_equal(run(), run())
+
+
+def test_warm_start_resets_state_that_no_longer_fits(capsys):
+    """warm_start after set_params(fit_intercept=False): the carried Adam moments
+    have the old shape; they are reset (and verbose says so) instead of a numpy
+    broadcast error."""
+    X, y = _noisy()
+    clf = SoftmaxRegressor(solver="adam", warm_start=True, max_iter=3,
+                           random_state=0).fit(X, y)
+    clf.set_params(fit_intercept=False, verbose=1).fit(X, y)
+    assert "reset the carried optimizer state" in capsys.readouterr().out
+    assert clf.coef_.shape == (len(np.unique(y)) if len(np.unique(y)) > 2 else 1,
+                               X.shape[1])
+    assert np.all(clf.intercept_ == 0)
+    assert clf._loop.optimizer_state.m.shape == (X.shape[1], clf.coef_.shape[0])
+
+
+def test_warm_start_auto_rate_follows_alpha():
+    """After set_params(alpha=...), a warm fit's "auto" rate is the one a cold fit
+    of the new problem resolves (it was carried from the old alpha: above 1/alpha,
+    the refit diverged)."""
+    X, y = _noisy()
+    warm = SoftmaxRegressor(solver="minibatch", warm_start=True, max_iter=2,
+                            alpha=1e-4, random_state=0).fit(X, y)
+    warm.set_params(alpha=50.0).fit(X, y)
+    cold = SoftmaxRegressor(solver="minibatch", max_iter=2, alpha=50.0,
+                            random_state=0).fit(X, y)
+    assert_allclose(warm._loop.base_rate, cold._loop.base_rate, rtol=1e-12)
+    assert warm._loop.base_rate <= 1 / 50.0
+    assert np.all(np.isfinite(warm.coef_))
+
+
+def test_failed_refit_leaves_the_estimator_as_it_was():
+    """A refit that raises (divergence on data with another number of features)
+    leaves every fitted attribute of the previous fit, not a mix."""
+    from skce.solvers import Adam
+
+    X, y = _noisy()
+    clf = SoftmaxRegressor(solver="adam", max_iter=3, random_state=0).fit(X, y)
+    before = {k: (v.copy() if isinstance(v, np.ndarray) else v)
+              for k, v in vars(clf).items() if k.endswith("_")}
+    clf.set_params(solver=Adam(learning_rate=1e8))
+    with pytest.raises(FloatingPointError, match="Training diverged"):
+        clf.fit(X[:, :3] * 1e3, y)
+    after = {k: v for k, v in vars(clf).items() if k.endswith("_")}
+    assert set(after) == set(before)
+    for k, v in before.items():
+        if isinstance(v, np.ndarray):
+            assert_array_equal(after[k], v)
+    assert clf.n_features_in_ == X.shape[1]
+    assert clf.predict(X).shape == y.shape  # still usable
