@@ -113,6 +113,14 @@ def start_params(estimator, problem, *, warm, partial):
         params[:d] = to_numpy(estimator.coef_).T
         if objective.fit_intercept:
             params[d] = to_numpy(estimator.intercept_)
+            seen = getattr(estimator, "_class_mass_seen", None)
+            if problem.offset is not None and seen is not None:
+                # the training offset moved with the class counts (partial_fit):
+                # shift the intercept so the training logits W x + b + o stay
+                # where they were, and the adjusted model follows the new priors
+                old = estimator._training_offset(to_numpy(seen), objective.dtype)
+                if old is not None:
+                    params[d] += old - problem.offset
         return params
     if objective.fit_intercept:
         mass = np.ones(len(problem.fit_mass)) if partial else problem.fit_mass
@@ -221,7 +229,9 @@ def store(estimator, run, problem):
             f"{run.message}. Increase max_iter (now {run.max_iter}), loosen tol "
             f"(now {run.tol}), or standardize X (e.g. with StandardScaler).",
             ConvergenceWarning, stacklevel=external_stacklevel())
-    coef, intercept = split_params(run.params, objective)
+    # fitted arrays in X's dtype, whatever a (user-written) solver returned
+    coef, intercept = split_params(np.asarray(run.params, dtype=objective.dtype),
+                                   objective)
     if est.alpha == 0 and not est.label_smoothing and not run.partial and \
             data.kind == "hard" and \
             backend.separated(data, problem.sample_weight, coef, intercept):

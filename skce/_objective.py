@@ -87,6 +87,9 @@ class Penalty:
     """
 
     def _set_penalty(self, alpha, l1_ratio, fit_intercept):
+        # Python floats: a NumPy float64 alpha (from np.logspace in a grid) would
+        # promote float32 parameters in every step that multiplies by it
+        alpha, l1_ratio = float(alpha), float(l1_ratio)
         self.alpha, self.l1_ratio = alpha, l1_ratio
         self.l2 = alpha * (1.0 - l1_ratio)
         self.l1 = alpha * l1_ratio

@@ -257,8 +257,14 @@ default="balanced"
 
     @staticmethod
     def _log_prior(mass):
-        # floored as in log_prior_start: a class without samples gets log(1e-12)
-        return np.log(np.maximum(mass, 1e-12) / max(mass.sum(), 1e-12))
+        """Log class priors for the logit adjustment. A class without mass (a
+        first partial_fit chunk that lacks it) would get log(0): then every class
+        gets one pseudo-sample (a unit of sample weight), so the offsets stay
+        finite and moderate until the class shows up."""
+        mass = np.asarray(mass, dtype=np.float64)
+        if np.any(mass <= 0):
+            mass = mass + 1.0
+        return np.log(mass / mass.sum())
 
     def _training_offset(self, class_mass, dtype):
         if self.tau == 0 or self.logit_adjustment != "loss":

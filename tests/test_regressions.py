@@ -1,0 +1,67 @@
+"""Regression tests for silent wrong answers found by adversarial testing."""
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+from sklearn.datasets import load_breast_cancer, make_classification
+from sklearn.preprocessing import StandardScaler
+
+from skce import SoftmaxRegressor, WeightedCEClassifier
+from skce.solvers import SOLVERS
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("solver", sorted(set(SOLVERS) - {"auto"}))
+@pytest.mark.parametrize("l1_ratio", [0.0, 0.5])
+def test_float32_stays_float32_with_numpy_float64_alpha(solver, l1_ratio):
+    """alpha from np.logspace is a NumPy float64: it promoted gd's float32 iterates
+    (and so coef_) to float64. Every iterate a callback sees stays float32."""
+    if l1_ratio and not SOLVERS[solver].supports_l1:
+        pytest.skip("no L1")
+    X, y = load_breast_cancer(return_X_y=True)
+    X = StandardScaler().fit_transform(X).astype(np.float32)
+    dtypes = set()
+    model = SoftmaxRegressor(solver=solver, alpha=np.logspace(-2, 0, 3)[0],
+                             l1_ratio=np.float64(l1_ratio), max_iter=5,
+                             callbacks=[lambda r: dtypes.add(r.coef.dtype)])
+    model.fit(X, y)
+    assert dtypes == {np.dtype(np.float32)}
+    assert model.coef_.dtype == model.intercept_.dtype == np.float32
+
+
+def test_partial_fit_logit_adjustment_follows_the_accumulated_priors():
+    """WeightedCEClassifier(tau=1).partial_fit whose first chunk holds only class 0
+    gave the absent classes priors of 1e-12 (offsets of about 20 nats) that later
+    balanced chunks never undid: every class-0 sample was predicted as class 1.
+    Priors now come from the counts of every chunk seen, and the intercept follows
+    the offsets, so the result matches a model that never saw the skewed chunk."""
+    X, y = make_classification(3000, 6, n_informative=4, n_redundant=0,
+                               n_classes=3, random_state=0)
+    X = StandardScaler().fit_transform(X)
+    first = np.flatnonzero(y == 0)[:100]
+    rest = np.setdiff1d(np.arange(len(y)), first)
+    kw = dict(solver="adam", tau=1.0, class_weight=None, random_state=0)
+    skewed = WeightedCEClassifier(**kw)
+    skewed.partial_fit(X[first], y[first], classes=[0, 1, 2])
+    plain = WeightedCEClassifier(**kw)
+    for epoch in range(5):
+        for chunk in np.array_split(rest, 5):
+            skewed.partial_fit(X[chunk], y[chunk], classes=[0, 1, 2])
+            plain.partial_fit(X[chunk], y[chunk], classes=[0, 1, 2])
+    assert_allclose(skewed.class_prior_, np.bincount(
+        np.concatenate([y[first], np.tile(y[rest], 5)]), minlength=3)
+        / (100 + 5 * len(rest)))
+    zero = y == 0
+    acc_skewed = (skewed.predict(X[zero]) == 0).mean()
+    acc_plain = (plain.predict(X[zero]) == 0).mean()
+    assert acc_plain > 0.6
+    assert acc_skewed >= acc_plain - 0.05, (acc_skewed, acc_plain)
+
+
+def test_log_prior_of_an_absent_class_is_finite():
+    """One pseudo-sample per class when a class has no mass: offsets of a few nats,
+    not log(1e-12)."""
+    lp = WeightedCEClassifier._log_prior(np.array([100.0, 0.0, 0.0]))
+    assert_allclose(lp, np.log(np.array([101.0, 1.0, 1.0]) / 103.0))
+    full = np.array([10.0, 30.0, 60.0])
+    assert_allclose(WeightedCEClassifier._log_prior(full), np.log(full / 100.0))
