@@ -44,7 +44,7 @@ def test_partial_fit_logit_adjustment_follows_the_accumulated_priors():
     skewed = WeightedCEClassifier(**kw)
     skewed.partial_fit(X[first], y[first], classes=[0, 1, 2])
     plain = WeightedCEClassifier(**kw)
-    for epoch in range(5):
+    for _ in range(5):
         for chunk in np.array_split(rest, 5):
             skewed.partial_fit(X[chunk], y[chunk], classes=[0, 1, 2])
             plain.partial_fit(X[chunk], y[chunk], classes=[0, 1, 2])
