@@ -251,7 +251,11 @@ def store(estimator, run, problem):
         # warm starts extend the validation curve like loss_curve_
         kept = list(getattr(est, "validation_loss_curve_", [])) if previous else []
         est.validation_loss_curve_ = kept + monitor.validation_loss_curve
-        est.best_iteration_ = monitor.best_iteration
+        best = monitor.best_iteration
+        if best is None:  # no iteration ran (a warm refit already optimal)
+            best = getattr(est, "best_iteration_", None) if previous else None
+            best = run.start_iter if best is None else best
+        est.best_iteration_ = best
     est.stop_reason_ = monitor.stop_reason or (
         "converged" if run.converged else "max_iter")
     est.solver_ = run.solver

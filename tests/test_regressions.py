@@ -65,3 +65,17 @@ def test_log_prior_of_an_absent_class_is_finite():
     assert_allclose(lp, np.log(np.array([101.0, 1.0, 1.0]) / 103.0))
     full = np.array([10.0, 30.0, 60.0])
     assert_allclose(WeightedCEClassifier._log_prior(full), np.log(full / 100.0))
+
+
+def test_warm_refit_at_the_optimum_keeps_an_integer_best_iteration():
+    """early_stopping + warm_start + newton-cg: a refit that starts at the optimum
+    runs 0 iterations; best_iteration_ (documented as an int) became None."""
+    X, y = load_breast_cancer(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    clf = SoftmaxRegressor(solver="newton-cg", early_stopping=True, warm_start=True,
+                           random_state=0).fit(X, y)
+    first = clf.best_iteration_
+    assert isinstance(first, int) and first >= 1
+    clf.fit(X, y)
+    assert isinstance(clf.best_iteration_, int)
+    assert clf.best_iteration_ == first or clf.n_iter_ > first
