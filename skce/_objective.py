@@ -53,6 +53,8 @@ def _matmul(X, W, out):
 
 # Bytes of logits per row block of the elementwise passes (see Objective._blocks).
 _BLOCK_BYTES = 1 << 18
+# Bytes of X taken at a time by a full pass over a row subset (Objective(rows=)).
+_SUBSET_BYTES = 1 << 20
 
 
 def _empty_logits(n_rows, n_outputs, dtype):
@@ -150,6 +152,11 @@ class Objective(Penalty):
     fit_intercept : bool
     offset : ndarray of shape (n_outputs,) or None
         Added to the logits in training only.
+    rows : ndarray of int or None
+        numpy and scipy X only: the objective is over these rows of X (sorted),
+        with ``targets`` and ``sample_weight`` already of length ``len(rows)``. X
+        is not copied: full evaluations take a few thousand rows at a time, and
+        mini-batches index X directly (the early-stopping split uses this).
 
     Examples
     --------
@@ -164,8 +171,9 @@ class Objective(Penalty):
     """
 
     def __init__(self, X, targets, sample_weight, loss, *, alpha=0.0, l1_ratio=0.0,
-                 fit_intercept=True, offset=None):
+                 fit_intercept=True, offset=None, rows=None):
         self.X = X
+        self.rows = rows
         self.targets = targets
         self.sample_weight = sample_weight
         self.loss = loss
@@ -176,6 +184,10 @@ class Objective(Penalty):
         self.offset = None if offset is None else np.asarray(offset, self.dtype)
         self._offset_dev = None if offset is None else self._to_device(self.offset)
         self.n_samples, self.n_features = X.shape
+        if rows is not None:
+            if not self.is_numpy:
+                raise ValueError("rows= needs numpy or scipy sparse X.")
+            self.n_samples = len(rows)
         if self.is_numpy:
             self.weight_sum = float(sample_weight.sum(dtype=np.float64))
         else:
@@ -199,14 +211,34 @@ class Objective(Penalty):
         are taken there (``take``) and X never visits the host."""
         return order if self.is_numpy else self.xp.asarray(order, device=self.device)
 
-    def _batch(self, rows):
+    def _chunks(self, rows):
+        """``(X_c, targets_c, s_c)`` parts covering a batch (all rows for None),
+        and the batch's scale: one part, except over a row subset (``rows=`` at
+        construction), where a full pass takes a few thousand rows at a time so X
+        is never copied whole."""
         if rows is None:
-            return self.X, self.targets, self.sample_weight, 1.0 / self.weight_sum
+            scale = 1.0 / self.weight_sum
+            if self.rows is None:
+                return [(self.X, self.targets, self.sample_weight)], scale
+            step = max(1024, _SUBSET_BYTES // max(1, self.n_features
+                                                  * self.dtype.itemsize))
+            # a generator: one part of X taken at a time
+            parts = ((self.X[self.rows[part]], self.targets.take(part),
+                      self.sample_weight[part])
+                     for part in (slice(start, min(start + step, self.n_samples))
+                                  for start in range(0, self.n_samples, step)))
+            return parts, scale
+        X, targets, sw, scale = self._batch(rows)
+        return [(X, targets, sw)], scale
+
+    def _batch(self, rows):
+        """A mini-batch ``(X_B, targets_B, s_B, n / (|B| S))``."""
         # An unbiased estimate of the full objective: scale by n / (|B| * S).
         n_rows = rows.shape[0]
         scale = self.n_samples / (n_rows * self.weight_sum) if n_rows else 0.0
         if self.is_numpy:
-            return (self.X[rows], self.targets.take(rows), self.sample_weight[rows],
+            X_rows = rows if self.rows is None else self.rows[rows]
+            return (self.X[X_rows], self.targets.take(rows), self.sample_weight[rows],
                     scale)
         xp = self.xp
         if isinstance(rows, np.ndarray):
@@ -291,23 +323,28 @@ class Objective(Penalty):
         grad : ndarray of shape ``self.shape``, X's dtype (numpy, on the host)
         """
         params = self.as_params(params)
-        X, targets, sw, scale = self._batch(rows)
-        raw = self._logits(params, X, self._scratch(X.shape[0]))
-        loss, G = self._pointwise(self.loss.loss_gradient, raw, targets, sw)
+        parts, scale = self._chunks(rows)
+        loss, grad = 0.0, None
+        for X, targets, sw in parts:
+            raw = self._logits(params, X, self._scratch(X.shape[0]))
+            value, G = self._pointwise(self.loss.loss_gradient, raw, targets, sw)
+            loss += value
+            grad = self._backward(X, G, grad)
         W = params[: self.n_features]
-        return loss * scale + self._penalty(W), self._backward(X, G, scale, W)
+        return loss * scale + self._penalty(W), self._finish(grad, scale, W)
 
     def smooth_value(self, params, rows=None):
         """Smooth part of the objective only (one product with X)."""
         params = self.as_params(params)
-        X, targets, sw, scale = self._batch(rows)
-        raw = self._logits(params, X, self._scratch(X.shape[0]))
+        parts, scale = self._chunks(rows)
         loss = 0.0
-        for block in self._blocks(X.shape[0]):
-            if self.is_numpy:
-                loss += self.loss.loss(raw[block], targets.take(block), sw[block])
-            else:
-                loss += self.loss.loss(raw, targets, sw)
+        for X, targets, sw in parts:
+            raw = self._logits(params, X, self._scratch(X.shape[0]))
+            for block in self._blocks(X.shape[0]):
+                if self.is_numpy:
+                    loss += self.loss.loss(raw[block], targets.take(block), sw[block])
+                else:
+                    loss += self.loss.loss(raw, targets, sw)
         return loss * scale + self._penalty(params[: self.n_features])
 
     def value(self, params):
@@ -329,36 +366,53 @@ class Objective(Penalty):
             product then costing |B| / n of a full one.
         """
         params = self.as_params(params)
-        X, targets, sw, scale = self._batch(rows)
+        parts, scale = self._chunks(rows)
         d, K = self.n_features, self.loss.n_outputs
-        n = X.shape[0]
         if not self.is_numpy:
+            (X, targets, sw), = parts
             state = self.loss.hessian_setup(self._logits(params, X), targets, sw)
 
             def product(v):
                 v = self.as_params(v)
                 d_raw = self._logits_of(self._to_device(v), X)
                 H = self.loss.hessian_product(state, d_raw)
-                return self._backward(X, H, scale, v[:d])
+                return self._finish(self._backward(X, H), scale, v[:d])
 
             return product
-        raw = self._logits(params, X, _empty_logits(n, K, self.dtype))
-        blocks = self._blocks(n)
-        states = [self.loss.hessian_setup(raw[b], targets.take(b), sw[b])
-                  for b in blocks]
-        d_raw_buffer = _empty_logits(n, K, self.dtype)  # reused by every product
+        subset = self.rows is not None and rows is None
+        setups, kept = [], None
+        for X, targets, sw in parts:
+            kept = X
+            n = X.shape[0]
+            raw = self._logits(params, X, _empty_logits(n, K, self.dtype))
+            blocks = self._blocks(n)
+            setups.append((blocks, [self.loss.hessian_setup(raw[b], targets.take(b),
+                                                            sw[b]) for b in blocks]))
+        # over a row subset the parts of X are taken again at each product (never
+        # all of them at once); otherwise the one part is kept
+        if subset:
+            kept = None
+        buffers = {}  # one d_raw buffer per part size, reused by every product
 
         def product(v):
             v = self.as_params(v)
-            d_raw = _matmul(X, v[:d], d_raw_buffer)
-            if self.fit_intercept:
-                d_raw += v[d]
-            for block, state in zip(blocks, states, strict=True):
-                view = d_raw[block]
-                H = self.loss.hessian_product(state, view)
-                if H is not view:
-                    view[...] = H
-            return self._backward(X, d_raw, scale, v[:d])
+            out = None
+            X_parts = (part[0] for part in self._chunks(None)[0]) if subset \
+                else [kept]
+            for (blocks, states), X in zip(setups, X_parts, strict=True):
+                n = X.shape[0]
+                if n not in buffers:
+                    buffers[n] = _empty_logits(n, K, self.dtype)
+                d_raw = _matmul(X, v[:d], buffers[n])
+                if self.fit_intercept:
+                    d_raw += v[d]
+                for block, state in zip(blocks, states, strict=True):
+                    view = d_raw[block]
+                    H = self.loss.hessian_product(state, view)
+                    if H is not view:
+                        view[...] = H
+                out = self._backward(X, d_raw, out)
+            return self._finish(out, scale, v[:d])
 
         return product
 
@@ -368,11 +422,11 @@ class Objective(Penalty):
         out = X @ V[:d, :]
         return out + V[d, :] if self.fit_intercept else out
 
-    def _backward(self, X, G, scale, W):
-        """``scale * [X.T @ G; sum_i G_i] + l2 * [W; 0]``: a derivative in the logits
-        taken back to the parameter layout (the one product with X.T of an
-        evaluation; shared by the gradient and the Hessian-vector product). The
-        result is a host numpy array in X's dtype."""
+    def _backward(self, X, G, total=None):
+        """``[X.T @ G; sum_i G_i]``: a derivative in the logits taken back to the
+        parameter layout (the one product with X.T of an evaluation; shared by the
+        gradient and the Hessian-vector product), added to ``total`` when given.
+        A host numpy array in X's dtype."""
         d = self.n_features
         out = np.empty(self.shape, self.dtype)
         if not self.is_numpy:
@@ -388,10 +442,17 @@ class Objective(Penalty):
             np.matmul(X.T, G, out=out[:d])
         if self.fit_intercept and self.is_numpy:
             out[d] = G.sum(axis=0)
-        out *= scale
-        if self.l2:
-            out[:d] += self.l2 * W
+        if total is not None:
+            total += out
+            return total
         return out
+
+    def _finish(self, data_part, scale, W):
+        """``scale * data_part + l2 * [W; 0]``, in place."""
+        data_part *= scale
+        if self.l2:
+            data_part[: self.n_features] += self.l2 * W
+        return data_part
 
     def _row_norms(self):
         """||x~_i||^2 = ||x_i||^2 + fit_intercept, float64, X's namespace."""
@@ -420,6 +481,8 @@ class Objective(Penalty):
         """
         c = self.loss.curvature_bound()
         sq = self._row_norms()
+        if self.rows is not None:
+            sq = sq[self.rows]
         if per_sample:
             return c * float(self.xp.max(sq)) + self.l2
         return c * _weighted_sum(self.sample_weight, sq) / self.weight_sum + self.l2
@@ -440,7 +503,12 @@ class Objective(Penalty):
         u = np.asarray(self.X @ vv[:d]).ravel()
         if self.fit_intercept:
             u = u + vv[d]
-        u *= self.sample_weight
+        if self.rows is not None:  # zero outside the subset: X is not copied
+            keep = u[self.rows] * self.sample_weight
+            u[...] = 0
+            u[self.rows] = keep
+        else:
+            u *= self.sample_weight
         w = np.empty(len(v))
         w[:d] = np.asarray(self.X.T @ u).ravel()
         if self.fit_intercept:

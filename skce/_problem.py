@@ -87,11 +87,8 @@ def build_problem(estimator, backend, data, *, seen_mass=None, early_stopping=Fa
     fit_mass = backend.counts(data, s)
 
     def objective(rows, **penalty):
-        X, target, weights = data.X, data.target, s
-        if rows is not None:
-            X, target, weights = (backend.take(a, rows) for a in (X, target, s))
-        return backend.objective(X, target, weights, loss, n_classes=K,
-                                 smoothing=float(est.label_smoothing),
+        return backend.objective(data.X, data.target, s, loss, n_classes=K,
+                                 smoothing=float(est.label_smoothing), rows=rows,
                                  fit_intercept=est.fit_intercept, offset=offset,
                                  **penalty)
 

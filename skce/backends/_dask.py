@@ -470,7 +470,11 @@ class DaskBackend:
                              class_weight=cw, dtype=np.float64).astype(data.dtype)
 
     def objective(self, X, target, sample_weight, loss, *, n_classes, smoothing,
-                  **penalty):
+                  rows=None, **penalty):
+        """The objective over all rows, or over ``rows`` (taken on the cluster)."""
+        if rows is not None:
+            X, target, sample_weight = (self.take(a, rows)
+                                        for a in (X, target, sample_weight))
         return DaskObjective(X, target, sample_weight, loss, n_classes=n_classes,
                              label_smoothing=smoothing, **penalty)
 

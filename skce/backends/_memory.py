@@ -81,7 +81,17 @@ class _InMemory:
         return sw * (data.target @ cw)
 
     def objective(self, X, target, sample_weight, loss, *, n_classes, smoothing,
-                  **penalty):
+                  rows=None, **penalty):
+        """The objective over all rows, or over ``rows`` (sorted host indices):
+        numpy and scipy X are then not copied (the Objective takes a few thousand
+        rows at a time); other namespaces take the rows on the device."""
+        if rows is not None:
+            target, sample_weight = (self.take(a, rows) for a in (target,
+                                                                   sample_weight))
+            if namespace(X)[1]:
+                return Objective(X, make_targets(target, n_classes, smoothing),
+                                 sample_weight, loss, rows=rows, **penalty)
+            X = self.take(X, rows)
         return Objective(X, make_targets(target, n_classes, smoothing), sample_weight,
                          loss, **penalty)
 
