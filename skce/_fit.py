@@ -137,8 +137,8 @@ class Run:
 
     params: np.ndarray
     n_iter: int
-    converged: bool
-    message: str
+    stop_reason: str
+    warning: Any  # the ConvergenceWarning's text, or None
     monitor: Monitor
     loop: Any
     rng: Any
@@ -170,7 +170,8 @@ def solve(estimator, objective, solver, traits, params, *, partial, warm, max_it
         n_iter_no_change=est.n_iter_no_change, validation=validation,
         callbacks=est.callbacks, max_time=est.max_time, verbose=est.verbose,
         start_iter=start_iter, progress_total=None if partial else max_iter,
-        name=type(est).__name__)
+        name=type(est).__name__,
+        keep_recent=est.n_iter_no_change + 1 if stochastic and not partial else 0)
     loop = rng = None
     try:
         if stochastic:
@@ -190,16 +191,27 @@ def solve(estimator, objective, solver, traits, params, *, partial, warm, max_it
                                    n_epochs=horizon or 1, rng=rng, monitor=monitor,
                                    horizon=horizon)
             n_iter = monitor.iteration - start_iter
-            # tol=None (the default): the schedule ran to its planned end.
-            converged = partial or monitor.stop_reason is not None or tol is None
-            message = (f"{max_iter} epochs ended with the training loss still "
-                       f"improving by more than tol={tol}")
+            # No convergence test ran: the epochs (or partial_fit's one) ran out.
+            # Say so, and warn when the loss was still moving at the end.
+            stop_reason = "max_iter"
+            warning = None if partial else still_moving(objective, monitor.recent,
+                                                        params)
+            if warning is not None:
+                warning = (f"{type(est).__name__} with solver={est.solver!r} did not "
+                           f"converge: {max_iter} epochs ended with {warning}. "
+                           f"Increase max_iter (now {max_iter}), lower the "
+                           f"solver's learning_rate, or standardize X (e.g. with "
+                           f"StandardScaler).")
         else:
             result = solver.minimize(objective, params, max_iter=max_iter, tol=tol,
                                      monitor=monitor)
             params, n_iter = result.params, result.n_iter
             converged = result.converged or result.stopped
-            message = result.message
+            stop_reason = "converged" if converged else "max_iter"
+            warning = None if converged else (
+                f"{type(est).__name__} with solver={est.solver!r} did not converge: "
+                f"{result.message}. Increase max_iter (now {max_iter}), loosen tol "
+                f"(now {tol}), or standardize X (e.g. with StandardScaler).")
     finally:
         monitor.close()
     if loop is not None and loop.reset_reasons:
@@ -210,7 +222,7 @@ def solve(estimator, objective, solver, traits, params, *, partial, warm, max_it
         loop.reset_reasons = []
     if monitor.best_params is not None:  # early stopping: restore the best
         params = monitor.best_params
-    return Run(params, n_iter, converged, message, monitor, loop, rng, start_iter,
+    return Run(params, n_iter, stop_reason, warning, monitor, loop, rng, start_iter,
                max_iter, tol, warm, partial, stochastic, solver)
 
 
@@ -223,12 +235,9 @@ def store(estimator, run, problem):
         raise FloatingPointError(
             "The solver produced non-finite coefficients; standardize X (e.g. "
             "StandardScaler), increase alpha or use solver='lbfgs'.")
-    if not run.converged and run.monitor.stop_reason is None:
-        warnings.warn(
-            f"{type(est).__name__} with solver={est.solver!r} did not converge: "
-            f"{run.message}. Increase max_iter (now {run.max_iter}), loosen tol "
-            f"(now {run.tol}), or standardize X (e.g. with StandardScaler).",
-            ConvergenceWarning, stacklevel=external_stacklevel())
+    if run.warning is not None and run.monitor.stop_reason is None:
+        warnings.warn(run.warning, ConvergenceWarning,
+                      stacklevel=external_stacklevel())
     # fitted arrays in X's dtype, whatever a (user-written) solver returned
     coef, intercept = split_params(np.asarray(run.params, dtype=objective.dtype),
                                    objective)
@@ -256,13 +265,38 @@ def store(estimator, run, problem):
             best = getattr(est, "best_iteration_", None) if previous else None
             best = run.start_iter if best is None else best
         est.best_iteration_ = best
-    est.stop_reason_ = monitor.stop_reason or (
-        "converged" if run.converged else "max_iter")
+    est.stop_reason_ = monitor.stop_reason or run.stop_reason
     est.solver_ = run.solver
     if run.stochastic:
         est._loop = run.loop
         if run.partial:
             est._rng = run.rng
+
+
+#: The stochastic family's tolerance: a run that ends on its epoch budget warns
+#: when its training loss still moved by more than this fraction of its value over
+#: the last ``n_iter_no_change`` epochs.
+MOVING_RTOL = 1e-3
+
+
+def still_moving(objective, recent, params):
+    """How much the training objective moved over the last epochs, or None when
+    it moved by at most ``MOVING_RTOL`` of its value.
+
+    The objective itself, evaluated at the parameters of ``len(recent) - 1``
+    epochs ago and at the end (two full passes), not the epochs' running means of
+    mini-batch losses, which lag the parameters and drift while the steps shrink.
+    """
+    if recent is None or len(recent) < 2:
+        return None
+    then, now = objective.value(recent[0]), objective.value(params)
+    if not (np.isfinite(then) and np.isfinite(now)):
+        return None
+    spread = abs(then - now) / max(abs(now), 1e-12)
+    if spread <= MOVING_RTOL:
+        return None
+    return (f"the training loss still moving by {spread:.2g} of its value over the "
+            f"last {len(recent) - 1} epochs (tolerance {MOVING_RTOL:g})")
 
 
 def split_params(params, objective):

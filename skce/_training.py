@@ -18,6 +18,7 @@ over the planned epochs; :func:`default_epochs` turns ``max_iter=None`` into a b
 of updates. Both were chosen by measurement (see ``FirstOrderSolver``).
 """
 
+import collections
 import math
 import sys
 import time
@@ -99,7 +100,7 @@ class Monitor:
 
     def __init__(self, *, watch_training_loss, tol, n_iter_no_change, validation=None,
                  callbacks=(), max_time=None, verbose=0, start_iter=0,
-                 progress_total=None, name=""):
+                 progress_total=None, name="", keep_recent=0):
         self.watch_training_loss = watch_training_loss and tol is not None
         self.tol = 0.0 if tol is None else tol
         self.n_iter_no_change = n_iter_no_change
@@ -117,6 +118,10 @@ class Monitor:
         self.no_improvement = 0
         self.stop_reason = None
         self.learning_rate = None
+        # copies of the parameters after the last ``keep_recent`` iterations: how
+        # far the objective still moved at the end of a stochastic run
+        self.recent = collections.deque(maxlen=keep_recent or None) \
+            if keep_recent else None
         self.start = time.perf_counter()
         self._bar = None
         if verbose and progress_total:
@@ -135,6 +140,8 @@ class Monitor:
         """Record one iteration; return True when training must stop."""
         self.iteration += 1
         self.loss_curve.append(float(loss))
+        if self.recent is not None:
+            self.recent.append(params.copy())
         val = None
         if self.validation is not None:
             val = float(self.validation(params))

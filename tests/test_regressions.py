@@ -79,3 +79,25 @@ def test_warm_refit_at_the_optimum_keeps_an_integer_best_iteration():
     clf.fit(X, y)
     assert isinstance(clf.best_iteration_, int)
     assert clf.best_iteration_ == first or clf.n_iter_ > first
+
+
+@pytest.mark.parametrize("solver", ["adam", "minibatch"])
+def test_stochastic_budget_ending_is_reported_honestly(solver):
+    """adam with max_iter=2 on digits reported stop_reason_ "converged" with no
+    warning; so did Adam(learning_rate=100.0) at 73% training accuracy. A run that
+    ends on its epoch budget reports "max_iter", and warns when the training loss
+    was still moving (here by 2.1 and 0.25 of its value over the last epochs)."""
+    from sklearn.datasets import load_digits
+    from sklearn.exceptions import ConvergenceWarning
+
+    from skce.solvers import SOLVERS as NAMES
+
+    X, y = load_digits(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    with pytest.warns(ConvergenceWarning, match="still moving by .* over the last"):
+        clf = SoftmaxRegressor(solver=solver, max_iter=2, random_state=0).fit(X, y)
+    assert clf.stop_reason_ == "max_iter"
+    loud = NAMES[solver](learning_rate=100.0)
+    with pytest.warns(ConvergenceWarning, match="lower the solver's learning_rate"):
+        clf = SoftmaxRegressor(solver=loud, max_iter=30, random_state=0).fit(X, y)
+    assert clf.stop_reason_ == "max_iter"
