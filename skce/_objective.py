@@ -120,6 +120,23 @@ class Penalty:
             W[...] = np.sign(W) * np.maximum(np.abs(W) - threshold, 0.0)
         return params
 
+    def cumulative_prox(self, params, total, applied):
+        """The cumulative L1 penalty of Tsuruoka, Tsujii and Ananiadou (2009), in
+        place: each weight is pulled towards zero by the penalty accumulated so far
+        (``total``, the sum of step * alpha * l1_ratio) less what it already
+        received (``applied``, updated), never past zero. Unlike a per-step
+        soft threshold, the noise of stochastic steps cannot keep a weight whose
+        optimum is zero away from it: the fit ends with exact zeros."""
+        if not self.l1:
+            return params
+        W = params[: self.n_features]
+        before = W.copy()
+        positive, negative = W > 0, W < 0
+        W[positive] = np.maximum(0.0, W[positive] - (total + applied[positive]))
+        W[negative] = np.minimum(0.0, W[negative] + (total - applied[negative]))
+        applied += W - before
+        return params
+
     def smoothness(self, n_iter=30):
         """The smoothness constant of the smooth part, the one bound every "auto"
         step size uses: c * lambda_max(X~^T S X~ / sum(s)) + l2, with X~ = [X, 1]

@@ -206,6 +206,8 @@ class LoopState:
     rate_key: str = ""  # repr of the optimizer that resolved base_rate
     reference_loss: Any = None  # the objective where training started
     reset_reasons: list = field(default_factory=list)  # what _adapt reset
+    l1_total: float = 0.0  # cumulative L1 penalty: sum of rate * alpha * l1_ratio
+    l1_applied: Any = None  # the penalty each weight has received so far
 
 
 def init_loop_state(optimizer, params):
@@ -363,8 +365,12 @@ def run_epochs(objective, optimizer, params, loop, *, n_epochs, rng, monitor,
             step, loop.optimizer_state = optimizer.update(
                 grad, loop.optimizer_state, params, lr)
             params += step
-            if objective.l1:
-                objective.prox(params, lr)
+            if objective.l1:  # cumulative L1 penalty: exact zeros survive the noise
+                loop.l1_total += lr * objective.l1
+                if loop.l1_applied is None or \
+                        loop.l1_applied.shape != params[:objective.n_features].shape:
+                    loop.l1_applied = np.zeros_like(params[:objective.n_features])
+                objective.cumulative_prox(params, loop.l1_total, loop.l1_applied)
             loop.step += 1
             total += value * rows.shape[0]
         loss = total / n + objective.l1_penalty(params)
