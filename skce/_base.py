@@ -146,6 +146,28 @@ class BaseCEClassifier(ClassifierMixin, BaseEstimator):
         classes = V.first_partial_fit_classes(self, y, classes)
         return _fit.fit(self, X, y, sample_weight, partial=True, classes=classes)
 
+    def set_params(self, **params):
+        """Set parameters, nested solver parameters included.
+
+        ``solver__learning_rate=0.01`` works when ``solver`` is a name too (as
+        RandomizedSearchCV sets it after ``solver="adam"``): the name is first
+        replaced by its default object, which then takes the nested values.
+
+        Parameters
+        ----------
+        **params : dict
+            Estimator parameters, and ``solver__<name>`` for the solver's.
+
+        Returns
+        -------
+        self : object
+        """
+        if any(key.startswith("solver__") for key in params):
+            solver = params.get("solver", self.solver)
+            if isinstance(solver, str):
+                params = {**params, "solver": resolve_solver(solver)}
+        return super().set_params(**params)
+
     # ----------------------------------------------------------- prediction
     def _linear_scores(self, X):
         """``X @ coef_.T + intercept_`` (2-D) for validated X, in X's namespace."""

@@ -101,3 +101,25 @@ def test_stochastic_budget_ending_is_reported_honestly(solver):
     with pytest.warns(ConvergenceWarning, match="lower the solver's learning_rate"):
         clf = SoftmaxRegressor(solver=loud, max_iter=30, random_state=0).fit(X, y)
     assert clf.stop_reason_ == "max_iter"
+
+
+def test_nested_solver_parameters_on_a_solver_name():
+    """SoftmaxRegressor(solver="adam").set_params(solver__learning_rate=0.01), as
+    RandomizedSearchCV does it, sets the default Adam's rate (it raised
+    AttributeError: 'str' object has no attribute 'set_params')."""
+    from sklearn.model_selection import RandomizedSearchCV
+
+    from skce.solvers import Adam
+
+    clf = SoftmaxRegressor(solver="adam").set_params(solver__learning_rate=0.01)
+    assert clf.solver.get_params() == Adam(learning_rate=0.01).get_params()
+    both = SoftmaxRegressor().set_params(solver="momentum", solver__momentum=0.5)
+    assert both.solver.momentum == 0.5
+    X, y = load_breast_cancer(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    search = RandomizedSearchCV(
+        SoftmaxRegressor(max_iter=5, random_state=0),
+        {"solver": ["adam"], "solver__learning_rate": [1e-3, 1e-2]}, n_iter=2,
+        cv=2, random_state=0).fit(X, y)
+    assert search.best_params_["solver"] == "adam"
+    assert search.best_estimator_.solver.learning_rate in (1e-3, 1e-2)
