@@ -127,15 +127,15 @@ class SAGA(FullBatchSolver):
         if not (isinstance(b, str) and b == "auto") and not (
                 isinstance(b, numbers.Integral) and not isinstance(b, bool) and b >= 1):
             raise ValueError(
-                f"batch_size must be 'auto' or a positive integer; got "
+                f"SAGA: batch_size must be 'auto' or a positive integer; got "
                 f"batch_size={b!r}.")
         if self.sampling not in ("importance", "uniform"):
             raise ValueError(
-                f"sampling must be 'importance' or 'uniform'; got "
+                f"SAGA: sampling must be 'importance' or 'uniform'; got "
                 f"sampling={self.sampling!r}.")
         if not isinstance(self.accelerated, (bool, np.bool_)):
             raise ValueError(
-                f"accelerated must be True or False; got "
+                f"SAGA: accelerated must be True or False; got "
                 f"accelerated={self.accelerated!r}.")
         _rng(self.random_state)
 
@@ -361,5 +361,5 @@ def _rng(random_state):
                                 and random_state >= 0):
         return np.random.default_rng(random_state)
     raise ValueError(
-        f"random_state must be None, a non-negative integer, a RandomState or a "
+        f"SAGA: random_state must be None, a non-negative integer, a RandomState or a "
         f"Generator; got random_state={random_state!r}.")
