@@ -140,6 +140,11 @@ class SGD(FirstOrderSolver):
         # single samples are noisy: a peak 30 times below the mini-batch one
         return 0.5 if self.batch_size == 1 else 15.0
 
+    @property
+    def l2_rate_cap(self):
+        # when the penalty dominates: the same 5x lower noise for single samples
+        return 0.05 if self.batch_size == 1 else 0.25
+
     def validate(self):
         """Raise ValueError naming a hyperparameter outside its valid range."""
         _check_common(self)
