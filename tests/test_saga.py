@@ -343,33 +343,35 @@ def test_array_api_input_is_refused_with_the_alternatives(monkeypatch):
 
 
 # ------------------------------------------------- time to 1e-6, for the record
-def _time_to(fit, gap_of, budgets):
-    for budget in budgets:
-        start = time.perf_counter()
-        model = fit(budget)
-        elapsed = time.perf_counter() - start
-        gap = gap_of(model)
-        if gap <= 1e-6:
-            return f"{elapsed:.2f} s ({budget} epochs, gap {gap:.1e})"
-    return f"not reached: gap {gap:.1e} after {budget} epochs ({elapsed:.2f} s)"
-
-
 def test_time_to_1e6_beside_scikit_learn(capsys):
-    """Digits, alpha=1e-4 (C = 1 / (alpha n)); prints, asserts nothing on time."""
+    """Digits, alpha=1e-4 (C = 1 / (alpha n)); prints, asserts nothing on time.
+
+    skce's fit stops itself (a callback) once its exact objective is within 1e-6;
+    scikit-learn's get a budget of epochs and their gap is reported. Measured on a
+    loaded 2-core machine: skce saga 1e-6 in 296 epochs (18-33 s); scikit-learn
+    saga 0.45 and sag 0.16 after 500 epochs (2-3 s), 6e-3 and 1.4e-3 after 5000
+    (25 s).
+    """
     X, y = _data("digits")
     f_star = _optimum("digits", 0.0)
 
     def gap_of(model):
         return (_value(model.coef_, model.intercept_, X, y, ALPHA) - f_star) / f_star
 
+    start = time.perf_counter()
+    clf = SoftmaxRegressor(solver="saga", tol=0.0, max_iter=2000, callbacks=[
+        lambda r: (r.loss - f_star) / f_star <= 1e-6]).fit(X, y)
+    lines = [f"skce saga: {time.perf_counter() - start:.2f} s, {clf.n_iter_} epochs, "
+             f"gap {gap_of(clf):.1e}"]
+    assert gap_of(clf) <= 1e-6
     C = 1.0 / (ALPHA * len(y))
-    lines = [f"skce saga: {_time_to(lambda k: SoftmaxRegressor(solver='saga', tol=0, max_iter=k).fit(X, y), gap_of, [400])}"]  # noqa: E501
     for solver in ("saga", "sag"):
-        def fit(k, solver=solver):
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", ConvergenceWarning)
-                return LogisticRegression(solver=solver, C=C, tol=1e-12,
-                                          max_iter=k).fit(X, y)
-        lines.append(f"sklearn {solver}: {_time_to(fit, gap_of, [500])}")
+        start = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            lr = LogisticRegression(solver=solver, C=C, tol=1e-12, max_iter=500)
+            lr.fit(X, y)
+        lines.append(f"sklearn {solver}: {time.perf_counter() - start:.2f} s, 500 "
+                     f"epochs, gap {gap_of(lr):.1e}")
     with capsys.disabled():
         print("\ntime to 1e-6 relative objective on digits:\n  " + "\n  ".join(lines))
