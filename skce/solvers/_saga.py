@@ -60,13 +60,14 @@ class SAGA(FullBatchSolver):
 
     Momentum (``accelerated=True``). The bundled problems at ``alpha=1e-4`` are
     ill-conditioned (kappa = L / alpha ~ 1e4-1e5, far above n), where plain SAGA
-    needs O(kappa) steps: 1000 epochs left relative gaps of 2e-3 to 3e-2. Between
-    epochs the start of the next epoch is extrapolated as in FISTA,
+    needs O(kappa) steps: 1000 epochs (step 1/(3 L(b))) left relative gaps of 2e-3
+    to 3e-2. Between epochs the start of the next epoch is extrapolated as in FISTA,
     ``Y = w_k + (t_k - 1) / t_{k+1} (w_k - w_{k-1})``, and reset to ``w_k`` when the
     objective went up (function-value restart, O'Donoghue and Candes 2015): Catalyst
     (Lin, Mairal and Harchaoui 2015) with one epoch per outer step and no proximal
     term, which measured best among kappa in [0, 10] (L(b) b / n units). A heuristic
-    without a proof of acceleration; it brought every problem below 1e-8.
+    without a proof of acceleration; with the default ``tol`` every problem ends
+    within 1e-7 of the optimal objective (2e-9 to 9e-8, in 230 to 690 epochs).
 
     Converged when the max-norm of the gradient mapping ``L (w - prox(w - g / L))``
     at the end of an epoch is at most ``tol`` (the test of :class:`GradientDescent`;
