@@ -186,7 +186,7 @@ class FirstOrderSolver(BaseEstimator):
         1e4 times its starting loss at alpha=1e4, a "diverged" fit).
         ``l2_rate_cap = 0.25`` (0.05 for single-sample SGD) also caps the other
         methods at ``l2_rate_cap / l2``: with 1 / l2 each mini-batch step jumped to
-        that batch's own optimum, and coef_ ended 1.8e-3 (relative) off the optimum
+        that batch's own optimum, and ``coef_`` ended 1.8e-3 (relative) off the optimum
         at alpha >= 1e2 on iris against 8e-4.
         """
         L = curvature_bound(objective)
