@@ -172,8 +172,9 @@ class FirstOrderSolver(BaseEstimator):
         Steps of 1/L are safe but slow here: near a near-separable optimum the
         curvature is far below L, and cross-entropy's gradients are bounded, so
         ``auto_rate_scale = 15`` times larger peaks, annealed to 0, measured best
-        (within 1e-2 relative objective on all four data sets); they are capped at
-        1 / l2, beyond which the L2 part (a quadratic) flips sign at every step.
+        (within 1e-2 relative objective on all four data sets); they are capped
+        below 1 / l2, beyond which the L2 part (a quadratic) flips sign at every
+        step (see ``l2_rate_cap`` below).
         Momentum methods divide by ``momentum_scale = 1 / (1 - momentum)``, their
         effective step multiplier.
 
