@@ -12,6 +12,7 @@ name                class                         family
 ``"lbfgs"``         :class:`LBFGS`                full-batch
 ``"newton-cg"``     :class:`NewtonCG`             full-batch
 ``"gd"``            :class:`GradientDescent`      full-batch
+``"saga"``          :class:`SAGA`                 full-batch
 ``"sgd"``           :class:`SGD`                  stochastic
 ``"minibatch"``     :class:`MiniBatchSGD`         stochastic
 ``"momentum"``      :class:`Momentum`             stochastic
@@ -33,6 +34,7 @@ from ._first_order import (
     RMSprop,
 )
 from ._full_batch import LBFGS, Auto, GradientDescent, NewtonCG
+from ._saga import SAGA
 from ._schedules import (
     Adaptive,
     Constant,
@@ -48,6 +50,7 @@ SOLVERS = {
     "lbfgs": LBFGS,
     "newton-cg": NewtonCG,
     "gd": GradientDescent,
+    "saga": SAGA,
     "sgd": SGD,
     "minibatch": MiniBatchSGD,
     "momentum": Momentum,
@@ -123,7 +126,7 @@ def solver_traits(solver):
 __all__ = [
     "solver_traits",
     "SOLVERS", "resolve_solver", "SolverResult", "FullBatchSolver",
-    "FirstOrderSolver", "Auto", "LBFGS", "NewtonCG", "GradientDescent", "SGD",
+    "FirstOrderSolver", "Auto", "LBFGS", "NewtonCG", "GradientDescent", "SAGA", "SGD",
     "MiniBatchSGD", "Momentum", "Nesterov", "Adagrad", "RMSprop", "Adam",
     "Schedule", "Constant", "InverseScaling", "StepDecay", "ExponentialDecay",
     "CosineDecay", "Adaptive",

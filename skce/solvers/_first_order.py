@@ -15,11 +15,56 @@ breast_cancer and digits with ``alpha=1e-4``, every optimizer but single-sample
 (``tests/test_stochastic.py``).
 """
 
+import math
+import numbers
 from typing import NamedTuple
 
 import numpy as np
 
 from ._base import FirstOrderSolver
+from ._schedules import Schedule, check_number
+
+
+def check_learning_rate(owner):
+    """``owner.learning_rate`` is a positive finite float, ``"auto"`` or a Schedule
+    object (then validated too); raise ValueError naming it otherwise.
+
+    Examples
+    --------
+    >>> from skce.solvers import Adam
+    >>> from skce.solvers._first_order import check_learning_rate
+    >>> check_learning_rate(Adam(learning_rate="fast"))
+    Traceback (most recent call last):
+        ...
+    ValueError: Adam: learning_rate must be a positive finite float, 'auto' or a \
+Schedule object from skce.solvers; got learning_rate='fast'.
+    """
+    lr = owner.learning_rate
+    if isinstance(lr, Schedule):
+        lr.validate()
+        return
+    if isinstance(lr, str) and lr == "auto":
+        return
+    if isinstance(lr, numbers.Real) and not isinstance(lr, bool) and \
+            math.isfinite(lr) and lr > 0:
+        return
+    raise ValueError(
+        f"{type(owner).__name__}: learning_rate must be a positive finite float, "
+        f"'auto' or a Schedule object from skce.solvers; got learning_rate={lr!r}.")
+
+
+def _check_common(owner):
+    check_learning_rate(owner)
+    check_number(owner, "batch_size", owner.batch_size, low=1, integer=True)
+
+
+def _check_unit(owner, name):
+    check_number(owner, name, getattr(owner, name), low=0.0, high=1.0,
+                 high_open=True)
+
+
+def _check_epsilon(owner):
+    check_number(owner, "epsilon", owner.epsilon, low=0.0, low_open=True)
 
 
 class StepState(NamedTuple):
@@ -95,6 +140,15 @@ class SGD(FirstOrderSolver):
         # single samples are noisy: a peak 30 times below the mini-batch one
         return 0.5 if self.batch_size == 1 else 15.0
 
+    @property
+    def l2_rate_cap(self):
+        # when the penalty dominates: the same 5x lower noise for single samples
+        return 0.05 if self.batch_size == 1 else 0.25
+
+    def validate(self):
+        """Raise ValueError naming a hyperparameter outside its valid range."""
+        _check_common(self)
+
     def init(self, params):
         return StepState(0)
 
@@ -151,6 +205,11 @@ class Momentum(FirstOrderSolver):
     @property
     def momentum_scale(self):
         return 1.0 / (1.0 - self.momentum)
+
+    def validate(self):
+        """Raise ValueError naming a hyperparameter outside its valid range."""
+        _check_common(self)
+        _check_unit(self, "momentum")
 
     def init(self, params):
         return MomentumState(0, np.zeros_like(params))
@@ -212,6 +271,11 @@ class Adagrad(FirstOrderSolver):
         self.epsilon = epsilon
         self.batch_size = batch_size
 
+    def validate(self):
+        """Raise ValueError naming a hyperparameter outside its valid range."""
+        _check_common(self)
+        _check_epsilon(self)
+
     def init(self, params):
         return AccumulatorState(0, np.zeros_like(params))
 
@@ -253,6 +317,12 @@ class RMSprop(FirstOrderSolver):
         self.rho = rho
         self.epsilon = epsilon
         self.batch_size = batch_size
+
+    def validate(self):
+        """Raise ValueError naming a hyperparameter outside its valid range."""
+        _check_common(self)
+        _check_unit(self, "rho")
+        _check_epsilon(self)
 
     def init(self, params):
         return AccumulatorState(0, np.zeros_like(params))
@@ -304,6 +374,13 @@ class Adam(FirstOrderSolver):
         self.beta_2 = beta_2
         self.epsilon = epsilon
         self.batch_size = batch_size
+
+    def validate(self):
+        """Raise ValueError naming a hyperparameter outside its valid range."""
+        _check_common(self)
+        _check_unit(self, "beta_1")
+        _check_unit(self, "beta_2")
+        _check_epsilon(self)
 
     def init(self, params):
         return AdamState(0, np.zeros_like(params), np.zeros_like(params))

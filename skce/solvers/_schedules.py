@@ -15,8 +15,51 @@ solver's own peak rate with a cosine decay (see ``FirstOrderSolver``).
 """
 
 import math
+import numbers
 
 from sklearn.base import BaseEstimator
+
+
+def check_number(owner, name, value, *, low=None, high=None, low_open=False,
+                 high_open=False, integer=False, allow_none=False):
+    """Raise ValueError naming ``owner``'s parameter ``name`` and its valid range
+    unless ``value`` is a finite real (an integer with ``integer=True``) in it.
+
+    Examples
+    --------
+    >>> from skce.solvers import Adam
+    >>> from skce.solvers._schedules import check_number
+    >>> check_number(Adam(), "beta_1", 1.0, low=0.0, high=1.0, high_open=True)
+    Traceback (most recent call last):
+        ...
+    ValueError: Adam: beta_1 must be a float in [0.0, 1.0); got beta_1=1.0.
+    """
+    if value is None and allow_none:
+        return
+    kind = numbers.Integral if integer else numbers.Real
+    ok = isinstance(value, kind) and not isinstance(value, bool)
+    if ok and not integer:
+        ok = math.isfinite(value)
+    if ok and low is not None:
+        ok = value > low if low_open else value >= low
+    if ok and high is not None:
+        ok = value < high if high_open else value <= high
+    if ok:
+        return
+    what = "an integer" if integer else "a float"
+    if integer and low == 1 and high is None:
+        what, where = "a positive integer", ""
+    elif low == 0 and low_open and high is None:
+        what, where = f"a positive finite {'integer' if integer else 'float'}", ""
+    elif low is None and high is None:
+        where = " (finite)"
+    else:
+        lo = "(-inf" if low is None else ("(" if low_open else "[") + f"{low}"
+        hi = "inf)" if high is None else f"{high}" + (")" if high_open else "]")
+        where = f" in {lo}, {hi}"
+    none = " or None" if allow_none else ""
+    raise ValueError(f"{type(owner).__name__}: {name} must be {what}{where}{none}; "
+                     f"got {name}={value!r}.")
 
 
 class Schedule(BaseEstimator):
@@ -44,6 +87,20 @@ class Schedule(BaseEstimator):
     def init(self):
         """The schedule's state at the start of training."""
         return {}
+
+    def validate(self):
+        """Raise ValueError naming a hyperparameter outside its valid range.
+
+        Every schedule has a ``learning_rate``, a positive finite float; subclasses
+        check their other parameters in :meth:`_validate_extra`.
+        """
+        if hasattr(self, "learning_rate"):
+            check_number(self, "learning_rate", self.learning_rate, low=0.0,
+                         low_open=True)
+        self._validate_extra()
+
+    def _validate_extra(self):
+        """Checks of a subclass's own parameters (none here)."""
 
     def end_epoch(self, state, loss):
         """Update ``state`` after an epoch whose training loss was ``loss``."""
@@ -95,6 +152,10 @@ class InverseScaling(Schedule):
         self.power_t = power_t
         self.decay_steps = decay_steps
 
+    def _validate_extra(self):
+        check_number(self, "power_t", self.power_t, low=0.0)
+        check_number(self, "decay_steps", self.decay_steps, low=0.0, low_open=True)
+
     def rate(self, state, step, epoch, n_epochs):
         return self.learning_rate / (1.0 + step / self.decay_steps) ** self.power_t
 
@@ -122,6 +183,10 @@ class StepDecay(Schedule):
         self.step_size = step_size
         self.gamma = gamma
 
+    def _validate_extra(self):
+        check_number(self, "step_size", self.step_size, low=1, integer=True)
+        check_number(self, "gamma", self.gamma, low=0.0, high=1.0, low_open=True)
+
     def rate(self, state, step, epoch, n_epochs):
         return self.learning_rate * self.gamma ** math.floor(epoch / self.step_size)
 
@@ -144,6 +209,9 @@ class ExponentialDecay(Schedule):
     def __init__(self, learning_rate=0.01, gamma=0.95):
         self.learning_rate = learning_rate
         self.gamma = gamma
+
+    def _validate_extra(self):
+        check_number(self, "gamma", self.gamma, low=0.0, high=1.0, low_open=True)
 
     def rate(self, state, step, epoch, n_epochs):
         return self.learning_rate * self.gamma**epoch
@@ -173,6 +241,12 @@ class CosineDecay(Schedule):
         self.learning_rate = learning_rate
         self.n_epochs = n_epochs
         self.min_learning_rate = min_learning_rate
+
+    def _validate_extra(self):
+        check_number(self, "n_epochs", self.n_epochs, low=1, integer=True,
+                     allow_none=True)
+        check_number(self, "min_learning_rate", self.min_learning_rate, low=0.0,
+                     high=self.learning_rate)
 
     def rate(self, state, step, epoch, n_epochs):
         total = self.n_epochs or n_epochs
@@ -211,6 +285,11 @@ class Adaptive(Schedule):
         self.factor = factor
         self.patience = patience
         self.tol = tol
+
+    def _validate_extra(self):
+        check_number(self, "factor", self.factor, low=1.0, low_open=True)
+        check_number(self, "patience", self.patience, low=1, integer=True)
+        check_number(self, "tol", self.tol, low=0.0)
 
     def init(self):
         return {"scale": 1.0, "best": math.inf, "bad": 0}
