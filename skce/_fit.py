@@ -203,8 +203,14 @@ def solve(estimator, objective, solver, traits, params, *, partial, warm, max_it
                            f"solver's learning_rate, or standardize X (e.g. with "
                            f"StandardScaler).")
         else:
+            extra = {}
+            if getattr(solver, "uses_random_state", False):  # e.g. saga's sampling
+                if random_state is None:
+                    random_state = check_random_state(est.random_state)
+                extra["rng"] = np.random.default_rng(
+                    random_state.randint(np.iinfo(np.int32).max))
             result = solver.minimize(objective, params, max_iter=max_iter, tol=tol,
-                                     monitor=monitor)
+                                     monitor=monitor, **extra)
             params, n_iter = result.params, result.n_iter
             converged = result.converged or result.stopped
             stop_reason = "converged" if converged else "max_iter"

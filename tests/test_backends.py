@@ -231,10 +231,21 @@ def test_feature_on_backend(request, backend, feature, n_classes):
 
 
 def test_support_table_covers_every_cell():
-    """The docs' table (skce.backends.SUPPORT) says every feature works on every
-    back end; the cells above exercise each row."""
+    """The docs' table (skce.backends.SUPPORT) covers every cell: "yes" cells are
+    fitted above (saga's numpy cell in tests/test_saga.py), "no" cells raise the
+    error the table quotes (below)."""
     assert set(SUPPORT) == {(f, b) for f in FEATURES for b in BACKENDS}
-    assert set(SUPPORT.values()) == {"yes"}
+    no = {cell for cell, v in SUPPORT.items() if v != "yes"}
+    assert no == {("saga", "dask"), ("saga", "array API")}
+
+
+@pytest.mark.parametrize("backend", ["dask", "array-api-strict"])
+def test_saga_refuses_data_it_cannot_sample(request, backend):
+    X, y = _data(3)
+    to, context = _converter(backend, request)
+    with context(), pytest.raises(ValueError, match="needs the training data in "
+                                                    "memory .* use solver='lbfgs'"):
+        SoftmaxRegressor(solver="saga").fit(to(X, "X"), to(y, "y"))
 
 
 @pytest.mark.parametrize("backend", ["numpy", "array-api-strict", "torch"])

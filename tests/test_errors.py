@@ -151,7 +151,8 @@ def test_unknown_solver(data):
     with pytest.raises(ValueError, match=re.escape(
             "Unknown solver 'newton'; use one of ['adagrad', 'adam', 'auto', 'gd', "
             "'lbfgs', "
-            "'minibatch', 'momentum', 'nesterov', 'newton-cg', 'rmsprop', 'sgd'] or a "
+            "'minibatch', 'momentum', 'nesterov', 'newton-cg', 'rmsprop', "
+            "'saga', 'sgd'] or a "
             "solver object from skce.solvers.")):
         SoftmaxRegressor(solver="newton").fit(X, y)
     with pytest.raises(ValueError, match="solver=3 is neither a solver name"):

@@ -72,7 +72,7 @@ def test_registered_as_a_full_batch_solver():
     assert traits["family"] == "full-batch" and traits["supports_l1"]
     assert traits["default_max_iter"] == 1000 and traits["default_tol"] == 1e-7
     assert solver.get_params() == {"accelerated": True, "batch_size": "auto",
-                                   "random_state": 0, "sampling": "importance"}
+                                   "random_state": None, "sampling": "importance"}
     assert not hasattr(SoftmaxRegressor(solver="saga"), "partial_fit")
 
 
@@ -243,7 +243,8 @@ def test_defaults_reach_the_optimum(name, l1_ratio):
     X, y = _data(name)
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
-        clf = SoftmaxRegressor(solver="saga", alpha=ALPHA, l1_ratio=l1_ratio).fit(X, y)
+        clf = SoftmaxRegressor(solver="saga", random_state=0,
+                               alpha=ALPHA, l1_ratio=l1_ratio).fit(X, y)
     f_star = _optimum(name, l1_ratio)
     gap = (_value(clf.coef_, clf.intercept_, X, y, ALPHA, l1_ratio) - f_star) / f_star
     assert gap <= 1e-6, f"relative gap {gap:.2e}"
@@ -254,7 +255,8 @@ def test_defaults_reach_the_optimum(name, l1_ratio):
 
 def test_l1_gives_exact_zeros():
     X, y = _data("breast_cancer")
-    saga = SoftmaxRegressor(solver="saga", alpha=0.02, l1_ratio=1.0).fit(X, y)
+    saga = SoftmaxRegressor(solver="saga", random_state=0,
+                            alpha=0.02, l1_ratio=1.0).fit(X, y)
     gd = SoftmaxRegressor(solver="gd", alpha=0.02, l1_ratio=1.0).fit(X, y)
     zeros, gd_zeros = int((saga.coef_ == 0).sum()), int((gd.coef_ == 0).sum())
     assert gd_zeros > 10 and zeros >= 0.8 * gd_zeros
@@ -264,7 +266,8 @@ def test_l1_gives_exact_zeros():
 def test_float32_stays_float32():
     """float32 rounding stops the gradient near 1e-4: measured gap 1.5e-5."""
     X, y = _data("wine")
-    clf = SoftmaxRegressor(solver="saga", alpha=ALPHA).fit(X.astype(np.float32), y)
+    clf = SoftmaxRegressor(solver="saga", random_state=0,
+                           alpha=ALPHA).fit(X.astype(np.float32), y)
     assert clf.coef_.dtype == np.float32 and clf.intercept_.dtype == np.float32
     f_star = _optimum("wine", 0.0)
     gap = (_value(clf.coef_, clf.intercept_, X, y, ALPHA) - f_star) / f_star
@@ -277,7 +280,8 @@ def test_sample_weight_is_honoured():
     repeated data, and the weighted objective's."""
     X, y = _data("iris")
     sw = np.random.default_rng(0).integers(0, 4, len(y)).astype(float)
-    clf = SoftmaxRegressor(solver="saga", alpha=1e-3).fit(X, y, sample_weight=sw)
+    clf = SoftmaxRegressor(solver="saga", random_state=0,
+                           alpha=1e-3).fit(X, y, sample_weight=sw)
     reps = sw.astype(int)
     ref = SoftmaxRegressor(solver="newton-cg", alpha=1e-3, tol=1e-10).fit(
         np.repeat(X, reps, axis=0), np.repeat(y, reps))
@@ -285,7 +289,7 @@ def test_sample_weight_is_honoured():
     f = _value(clf.coef_, clf.intercept_, X, y, 1e-3, sample_weight=sw)
     assert 0 <= (f - f_star) / f_star <= 1e-7
     assert_allclose(clf.coef_, ref.coef_, atol=1e-3 * np.abs(ref.coef_).max())
-    unweighted = SoftmaxRegressor(solver="saga", alpha=1e-3).fit(X, y)
+    unweighted = SoftmaxRegressor(solver="saga", random_state=0, alpha=1e-3).fit(X, y)
     assert not np.allclose(unweighted.coef_, clf.coef_, atol=1e-2)
 
 
@@ -295,9 +299,11 @@ def test_sparse_matches_dense():
     X, y = _data("wine")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)  # 5 epochs only
-        dense = SoftmaxRegressor(solver="saga", alpha=1e-2, max_iter=5).fit(X, y)
+        dense = SoftmaxRegressor(solver="saga", alpha=1e-2, max_iter=5,
+                                 random_state=0).fit(X, y)
         for fmt in (sp.csr_matrix, sp.csc_matrix):
-            sparse = SoftmaxRegressor(solver="saga", alpha=1e-2, max_iter=5).fit(
+            sparse = SoftmaxRegressor(solver="saga", alpha=1e-2, max_iter=5,
+                                 random_state=0).fit(
                 fmt(X), y)
             assert_allclose(sparse.coef_, dense.coef_, rtol=1e-10, atol=1e-12)
 
@@ -307,11 +313,17 @@ def test_deterministic_given_random_state():
     kw = dict(alpha=1e-3, max_iter=3)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        a = SoftmaxRegressor(solver="saga", **kw).fit(X, y)
-        b = SoftmaxRegressor(solver=SAGA(random_state=0), **kw).fit(X, y)
-        c = SoftmaxRegressor(solver=SAGA(random_state=1), **kw).fit(X, y)
-    assert_array_equal(a.coef_, b.coef_)
+        a = SoftmaxRegressor(solver="saga", random_state=0, **kw).fit(X, y)
+        b = SoftmaxRegressor(solver="saga", random_state=0, **kw).fit(X, y)
+        c = SoftmaxRegressor(solver="saga", random_state=1, **kw).fit(X, y)
+        # the solver's own random_state takes precedence over the estimator's
+        d = SoftmaxRegressor(solver=SAGA(random_state=5), random_state=0,
+                             **kw).fit(X, y)
+        e = SoftmaxRegressor(solver=SAGA(random_state=5), random_state=1,
+                             **kw).fit(X, y)
+    assert_array_equal(a.coef_, b.coef_)  # the estimator's random_state seeds saga
     assert not np.array_equal(a.coef_, c.coef_)
+    assert_array_equal(d.coef_, e.coef_)
 
 
 def test_monitor_stops_the_epochs():

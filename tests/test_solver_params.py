@@ -173,10 +173,6 @@ def test_nested_set_params_on_a_solver_object():
     assert search.best_params_["solver__learning_rate"] in (0.01, 0.05)
 
 
-@pytest.mark.xfail(strict=True, raises=AttributeError, reason=(
-    "BaseEstimator.set_params calls 'adam'.set_params(learning_rate=...) on the "
-    "string: the estimator (skce/_base.py, not this branch's) must resolve a string "
-    "solver to its object before nested keys, see the report"))
 def test_nested_set_params_on_a_solver_name():
     clf = SoftmaxRegressor(solver="adam").set_params(solver__learning_rate=0.01)
     assert clf.solver.learning_rate == 0.01

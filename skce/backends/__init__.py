@@ -46,9 +46,14 @@ FEATURES = (
     "early_stopping",
     "WeightedCEClassifier (focal, tau, predict_proba_prior)",
     "warm_start",
+    "saga",
 )
 BACKENDS = ("numpy / scipy.sparse", "dask", "array API")
 SUPPORT = {(feature, backend): "yes" for feature in FEATURES for backend in BACKENDS}
+# saga samples single rows and keeps a per-row gradient table: it needs the rows
+# in host memory (it raises a ValueError naming lbfgs, newton-cg and gd)
+SUPPORT["saga", "dask"] = SUPPORT["saga", "array API"] = \
+    "no: it samples rows of host memory; use lbfgs, newton-cg or gd"
 
 __all__ = ["backend_for", "is_dask_collection", "NumpyBackend", "ArrayAPIBackend",
            "Data", "SUPPORT", "FEATURES", "BACKENDS"]

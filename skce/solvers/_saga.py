@@ -82,10 +82,10 @@ class SAGA(FullBatchSolver):
         uniform), or uniformly (textbook SAGA, ``L_imp = max_j L_j``).
     accelerated : bool, default=True
         Momentum between epochs with adaptive restart; False gives plain SAGA.
-    random_state : int, numpy Generator or RandomState, or None, default=0
-        Seeds the sampling. The estimator's ``random_state`` does not reach a
-        full-batch solver, so SAGA has its own; the default makes fits
-        reproducible, None makes each fit different.
+    random_state : int, numpy Generator or RandomState, or None, default=None
+        Seeds the sampling. None (the default) uses the estimator's
+        ``random_state``, as the stochastic solvers do; a value here takes
+        precedence over it.
 
     Notes
     -----
@@ -115,7 +115,7 @@ class SAGA(FullBatchSolver):
     step_factor = 1.0
 
     def __init__(self, batch_size="auto", sampling="importance", accelerated=True,
-                 random_state=0):
+                 random_state=None):
         self.batch_size = batch_size
         self.accelerated = accelerated
         self.sampling = sampling
@@ -196,7 +196,9 @@ class SAGA(FullBatchSolver):
         rows.sort(axis=1)  # duplicates adjacent; sorted rows gather faster
         return rows
 
-    def minimize(self, objective, params, *, max_iter, tol, monitor):
+    uses_random_state = True  # the driver passes ``rng`` from the estimator
+
+    def minimize(self, objective, params, *, max_iter, tol, monitor, rng=None):
         X = getattr(objective, "X", None)
         if not _in_memory(X):
             raise ValueError(
@@ -206,7 +208,8 @@ class SAGA(FullBatchSolver):
         self.validate()
         if sp.issparse(X):
             X = X.tocsr()
-        rng = _rng(self.random_state)
+        if self.random_state is not None or rng is None:
+            rng = _rng(self.random_state)
         p, b, step, L = self.plan(objective)
         dtype = params.dtype
         n, d = X.shape
