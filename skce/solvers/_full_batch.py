@@ -397,9 +397,8 @@ class NewtonCG(FullBatchSolver):
         """Solve H p = -g approximately; return ``(p, products)`` (p: steepest
         descent if CG stalls).
 
-        ``exact``: to the floor of the residual, for the final step, and then
-        the iterate of smallest residual (otherwise the last, which CG makes the
-        best in the quadratic model): once the residual reaches the rounding of
+        ``exact``: to the floor of the residual, for the final step. Returns the
+        iterate of smallest residual: once the residual reaches the rounding of
         ``g`` (a relative 1e-6 at a gradient of 1e-11) it stops decreasing, and
         the iterates after that wander off along directions of rounding-level
         curvature (the softmax's shift of all intercepts), where steps of 1e-20 of
@@ -433,8 +432,6 @@ class NewtonCG(FullBatchSolver):
             d *= rr_new / rr
             d += r
             rr = rr_new
-        if not exact:
-            best = p
         if not np.any(best):
             best = -g.astype(np.float64)
         return best, products
@@ -617,7 +614,7 @@ class GradientDescent(FullBatchSolver):
         floor = None
         message = f"reached max_iter={max_iter}"
         eps = np.finfo(dtype).eps
-        best_flat, stall = math.inf, 0
+        best_flat, stall, last_size = math.inf, 0, math.inf
         n_iter = 0
         for n_iter in range(1, max_iter + 1):  # noqa: B007 (returned after the loop)
             f_y, g_y = objective.value_grad(y)
@@ -667,7 +664,15 @@ class GradientDescent(FullBatchSolver):
             else:
                 y = x_new
             x, F_x = x_new, F_new
-            L *= self.decrease
+            size = _max_abs(mapping)
+            if not flat:
+                L *= self.decrease
+            elif size > last_size:
+                # The quadratic bound cannot be checked on a flat f; a step of at
+                # most 1 / Lipschitz never lengthens the mapping, so a longer one
+                # says the step was too long.
+                L *= 2.0
+            last_size = size
             if monitor(x, F_x):
                 stopped, message = True, "stopped by monitor"
                 break
@@ -675,7 +680,6 @@ class GradientDescent(FullBatchSolver):
                 converged, message = True, "gradient mapping below tol"
                 break
             if flat:
-                size = _max_abs(mapping)
                 stall = 0 if size < best_flat else stall + 1
                 best_flat = min(best_flat, size)
                 if stall >= _FLAT_STALL:
