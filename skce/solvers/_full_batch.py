@@ -131,9 +131,10 @@ class _Criterion:
                 first = np.zeros(obj.n_features)
                 second = np.zeros(obj.n_features)
                 for start in range(0, X.shape[0], 8192):
-                    block = X[start:start + 8192].astype(np.float64)
-                    first += s[start:start + 8192] @ np.abs(block)
-                    second += s[start:start + 8192] @ (block * block)
+                    block = X[start:start + 8192].astype(np.float64, copy=False)
+                    weights = s[start:start + 8192]
+                    first += weights @ np.abs(block)
+                    second += np.einsum("i,ij,ij->j", weights, block, block)
             self._column_moments = first / obj.weight_sum, second / obj.weight_sum
         return self._column_moments
 
@@ -448,7 +449,7 @@ class NewtonCG(FullBatchSolver):
         Newton solvers do), which costs a gradient per trial: at most
         ``_FLAT_TRIALS`` of them, after which the run is at the precision floor.
         """
-        f_noise = test.value_noise(x, value)
+        f_noise = None  # one pass over X the first time: only where Armijo fails
         gnorm = float(np.linalg.norm(grad))
         flat = 0
         step = 1.0
@@ -460,6 +461,8 @@ class NewtonCG(FullBatchSolver):
             if trial_value < value and \
                     trial_value <= value + self.armijo * step * slope:
                 return trial, trial_value, None
+            if f_noise is None:
+                f_noise = test.value_noise(x, value)
             if abs(trial_value - value) <= f_noise:
                 if flat == _FLAT_TRIALS:
                     return None
