@@ -633,10 +633,11 @@ class GradientDescent(FullBatchSolver):
                 L *= 2.0
             mapping = diff * L
             F_new = f_new + objective.l1_penalty(x_new)
-            # Within the objective's rounding it cannot tell better from worse
-            # (alpha=1e6: a step's decrease is 1e-18 against 2e-16): steer by
-            # the gradient mapping there, with plain steps.
-            flat = abs(F_new - F_x) <= test.value_noise(x, F_x)
+            # A plain step from x uphill by less than the objective's rounding:
+            # f cannot tell better from worse there (alpha=1e6: a step's decrease
+            # is 1e-18 against 2e-16); take it, and steer by the gradient mapping.
+            flat = F_new > F_x and t == 1.0 and y is x and \
+                F_new - F_x <= test.value_noise(x, F_x)
             if self.accelerated:
                 if F_new > F_x and not flat:  # adaptive restart: went uphill
                     if t == 1.0 and y is x:
