@@ -237,12 +237,13 @@ class LBFGS(FullBatchSolver):
     """Limited-memory BFGS through ``scipy.optimize.minimize(method="L-BFGS-B")``.
 
     Each iteration costs one fused value-and-gradient evaluation per line-search
-    trial (usually one). Converged when the max-norm of the gradient is at most
-    ``tol`` (scipy's ``gtol``) or when an iteration lowers the objective by less
-    than 64 machine epsilons relative (scipy's ``ftol``, as scikit-learn sets it).
-    The second test usually ends the run at gradients of 1e-8 to 1e-7 in float64,
-    so a ``tol`` below that changes nothing (measured on 150 random problems);
-    use ``solver="newton-cg"`` for tighter optima.
+    trial (usually one). scipy stops when the max-norm of the gradient is at most
+    ``tol`` (its ``gtol``), when an iteration lowers the objective by less than 64
+    machine epsilons relative (its ``ftol``, as scikit-learn sets it) or when its
+    line search fails. Only the gradient test (per entry, see ``_Criterion``) counts
+    as converged: after a stop on the other two with the test failing (a ``tol``
+    below 1e-8, or ill-conditioned X) the run is finished by Newton-CG steps
+    (exact Hessian products), within the same ``max_iter``.
 
     Parameters
     ----------
@@ -330,7 +331,12 @@ class NewtonCG(FullBatchSolver):
     the current point) -> CG solve of H p = -g to relative residual
     ``min(0.5, sqrt(||g||))`` (Eisenstat-Walker forcing, superlinear near the
     optimum) -> backtracking line search on the objective (step 1 first; one product
-    with X per trial) -> convergence check ``max|g| <= tol``.
+    with X per trial) -> convergence check ``max|g| <= tol`` (per entry, tighter on
+    columns of small scale). Where the objective is flat to its rounding the line
+    search judges trials by the gradient's norm, and a run that can make no more
+    progress with the gradient within its rounding floor stops converged there
+    (``SolverResult.precision_floor``). In float64 with exact Hessian products, one
+    final Newton step with CG to its floor follows the passed check.
 
     When n_samples is much larger than the number of parameters, the CG products use
     a Hessian estimated on a random subsample of rows, drawn afresh at each Newton
