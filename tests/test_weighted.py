@@ -566,11 +566,6 @@ _WEIGHT_EQUIVALENCE = ("check_sample_weight_equivalence_on_dense_data",
 def expected_failed_checks(estimator):
     """{check name: reason} for the checks that truly fail."""
     params = estimator.get_params()
-    if params["solver"] == "newton-cg":
-        why = _ILL_CONDITIONED.format(
-            "newton-cg with focal_gamma=2 differs by up to 7e-7 relative (7e-9 "
-            "absolute) in predict_proba, dense and sparse")
-        return dict.fromkeys(_WEIGHT_EQUIVALENCE, why)
     if params["class_weight"] == "effective_number":
         # passes or fails from run to run: the gap sits at the threshold
         why = _ILL_CONDITIONED.format(

@@ -39,6 +39,11 @@ class SolverResult:
         Whether the monitor stopped the run (callback, max_time, early stopping).
     message : str
         Why the solver stopped, for warnings and ``verbose``.
+    precision_floor : float or None
+        Set when the run converged at the rounding floor of the gradient rather
+        than at ``tol``: no step made progress any more and every gradient entry
+        was within its rounding noise (the largest noise bound is the value), while
+        some entry was above ``tol``. None otherwise.
 
     Examples
     --------
@@ -54,6 +59,7 @@ class SolverResult:
     converged: bool
     stopped: bool = False
     message: str = ""
+    precision_floor: float | None = None
 
 
 class FullBatchSolver(BaseEstimator):
