@@ -175,13 +175,20 @@ def solve(estimator, objective, solver, traits, params, *, partial, warm, max_it
     loop = rng = None
     try:
         if stochastic:
+            key = problem_key(est, objective)
             loop = copy.deepcopy(est._loop) if carry else \
                 init_loop_state(solver, params)
-            if carry and not partial:
-                # a new fit (warm_start): the "auto" rate follows this problem
-                # (alpha, data), not the one it was resolved for
+            if carry and getattr(loop, "problem_key", key) != key:
+                # the problem changed (alpha, weights, loss, data...): moments,
+                # schedule and rate of another problem would mislead; keep only
+                # the coefficients
+                loop = init_loop_state(solver, params)
+                loop.reset_reasons.append("optimizer state and schedule")
+            elif carry and not partial:
+                # a new fit of the same problem: the "auto" rate is re-resolved
                 loop.base_rate = None
                 loop.reference_loss = None
+            loop.problem_key = key
             if random_state is None:
                 random_state = check_random_state(est.random_state)
             rng = copy.deepcopy(est._rng) if (partial and hasattr(est, "_rng")) else \
@@ -214,6 +221,12 @@ def solve(estimator, objective, solver, traits, params, *, partial, warm, max_it
             params, n_iter = result.params, result.n_iter
             converged = result.converged or result.stopped
             stop_reason = "converged" if converged else "max_iter"
+            if result.converged and \
+                    getattr(result, "precision_floor", None) is not None:
+                # optimal to the rounding of X's dtype, above tol: say which
+                stop_reason = "precision_floor"
+                if est.verbose:
+                    print(f"[{type(est).__name__}] {result.message}", flush=True)
             warning = None if converged else (
                 f"{type(est).__name__} with solver={est.solver!r} did not converge: "
                 f"{result.message}. Increase max_iter (now {max_iter}), loosen tol "
@@ -277,6 +290,19 @@ def store(estimator, run, problem):
         est._loop = run.loop
         if run.partial:
             est._rng = run.rng
+
+
+def problem_key(estimator, objective):
+    """What a carried optimizer state belongs to: the estimator's parameters that
+    define the problem (not budgets, verbosity or callbacks) and the data's
+    shape."""
+    skip = {"max_iter", "tol", "warm_start", "verbose", "callbacks", "max_time",
+            "random_state", "n_iter_no_change", "early_stopping",
+            "validation_fraction"}
+    params = {k: v for k, v in estimator.get_params(deep=False).items()
+              if k not in skip}
+    return repr(sorted(params.items())) + repr((objective.n_samples,
+                                                objective.shape))
 
 
 #: The stochastic family's tolerance: a run that ends on its epoch budget warns

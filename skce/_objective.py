@@ -123,7 +123,8 @@ class Penalty:
     def cumulative_prox(self, params, total, applied):
         """The cumulative L1 penalty of Tsuruoka, Tsujii and Ananiadou (2009), in
         place: each weight is pulled towards zero by the penalty accumulated so far
-        (``total``, the sum of step * alpha * l1_ratio) less what it already
+        (``total``, the sum of step * alpha * l1_ratio, one number or one per
+        coordinate for preconditioned steps) less what it already
         received (``applied``, updated), never past zero. Unlike a per-step
         soft threshold, the noise of stochastic steps cannot keep a weight whose
         optimum is zero away from it: the fit ends with exact zeros."""
@@ -131,9 +132,12 @@ class Penalty:
             return params
         W = params[: self.n_features]
         before = W.copy()
+        total = np.broadcast_to(total, W.shape)  # per coordinate, or one number
         positive, negative = W > 0, W < 0
-        W[positive] = np.maximum(0.0, W[positive] - (total + applied[positive]))
-        W[negative] = np.minimum(0.0, W[negative] + (total - applied[negative]))
+        W[positive] = np.maximum(0.0, W[positive]
+                                 - (total[positive] + applied[positive]))
+        W[negative] = np.minimum(0.0, W[negative]
+                                 + (total[negative] - applied[negative]))
         applied += W - before
         return params
 

@@ -88,8 +88,11 @@ class SoftmaxRegressor(BaseCEClassifier):
     solver_ : solver object
         The solver that ran (what "auto" chose, or the given one).
     stop_reason_ : str
-        "converged", "max_iter", "no_improvement", "early_stopping", "callback" or
-        "max_time".
+        "converged", "precision_floor" (converged to the rounding noise of X's
+        dtype, which is above tol), "max_iter" (the iteration or epoch budget ran
+        out: the stochastic solvers, which run no convergence test, always end
+        so unless another rule stops them), "no_improvement", "early_stopping",
+        "callback" or "max_time".
 
     See Also
     --------

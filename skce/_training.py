@@ -206,8 +206,9 @@ class LoopState:
     rate_key: str = ""  # repr of the optimizer that resolved base_rate
     reference_loss: Any = None  # the objective where training started
     reset_reasons: list = field(default_factory=list)  # what _adapt reset
-    l1_total: float = 0.0  # cumulative L1 penalty: sum of rate * alpha * l1_ratio
+    l1_total: Any = None  # cumulative L1 penalty: sum of step * alpha * l1_ratio
     l1_applied: Any = None  # the penalty each weight has received so far
+    problem_key: Any = None  # what the state belongs to (skce._fit.problem_key)
 
 
 def init_loop_state(optimizer, params):
@@ -366,10 +367,15 @@ def run_epochs(objective, optimizer, params, loop, *, n_epochs, rng, monitor,
                 grad, loop.optimizer_state, params, lr)
             params += step
             if objective.l1:  # cumulative L1 penalty: exact zeros survive the noise
-                loop.l1_total += lr * objective.l1
-                if loop.l1_applied is None or \
-                        loop.l1_applied.shape != params[:objective.n_features].shape:
-                    loop.l1_applied = np.zeros_like(params[:objective.n_features])
+                W = params[:objective.n_features]
+                if loop.l1_applied is None or loop.l1_applied.shape != W.shape:
+                    loop.l1_applied = np.zeros_like(W)
+                    loop.l1_total = np.zeros_like(W)
+                step_size = optimizer.l1_step(loop.optimizer_state, lr) \
+                    if hasattr(optimizer, "l1_step") else lr
+                if np.ndim(step_size):
+                    step_size = step_size[:objective.n_features]
+                loop.l1_total += step_size * objective.l1
                 objective.cumulative_prox(params, loop.l1_total, loop.l1_applied)
             loop.step += 1
             total += value * rows.shape[0]

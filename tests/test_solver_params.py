@@ -151,8 +151,6 @@ FULL_BATCH_INVALID = [
 ]
 
 
-@pytest.mark.xfail(strict=True, reason="validate() for the full-batch solvers goes "
-                   "in skce/solvers/_full_batch.py, not editable on this branch")
 @pytest.mark.parametrize("solver,message", FULL_BATCH_INVALID,
                          ids=lambda v: repr(v)[:60])
 def test_full_batch_hyperparameters_are_validated(solver, message):

@@ -168,6 +168,15 @@ class FirstOrderSolver(BaseEstimator):
     l2_rate_cap = 0.25
     decay_without_horizon = True  # "auto" under partial_fit: peak / sqrt(1 + calls)
 
+    def l1_step(self, state, learning_rate):
+        """The step size in which the L1 penalty is applied after an update: a
+        scalar, or an array of the parameters' shape for methods that scale each
+        coordinate (Adagrad, RMSprop, Adam). The proximal step of a
+        preconditioned update must use the same per-coordinate step, or the fit
+        minimizes a differently weighted penalty. Momentum methods take
+        ``learning_rate * momentum_scale``, their effective step."""
+        return learning_rate * self.momentum_scale
+
     def auto_learning_rate(self, objective):
         """The peak of the "auto" rate: ``auto_rate_scale / (momentum_scale * L)``.
 

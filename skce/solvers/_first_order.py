@@ -284,6 +284,11 @@ class Adagrad(FirstOrderSolver):
         step = -learning_rate * grad / (np.sqrt(G) + self.epsilon)
         return step, AccumulatorState(state.t + 1, G)
 
+    def l1_step(self, state, learning_rate):
+        """Per-coordinate step lr / (sqrt(G) + epsilon), in which the L1
+        penalty is applied."""
+        return learning_rate / (np.sqrt(state.accumulator) + self.epsilon)
+
 
 class RMSprop(FirstOrderSolver):
     """RMSprop (Tieleman and Hinton 2012): steps scaled by a running RMS of g.
@@ -331,6 +336,11 @@ class RMSprop(FirstOrderSolver):
         E = self.rho * state.accumulator + (1.0 - self.rho) * grad * grad
         step = -learning_rate * grad / (np.sqrt(E) + self.epsilon)
         return step, AccumulatorState(state.t + 1, E)
+
+    def l1_step(self, state, learning_rate):
+        """Per-coordinate step lr / (sqrt(E) + epsilon), in which the L1
+        penalty is applied."""
+        return learning_rate / (np.sqrt(state.accumulator) + self.epsilon)
 
 
 class Adam(FirstOrderSolver):
@@ -393,3 +403,9 @@ class Adam(FirstOrderSolver):
         v_hat = v / (1.0 - self.beta_2**t)
         step = -learning_rate * m_hat / (np.sqrt(v_hat) + self.epsilon)
         return step, AdamState(t, m, v)
+
+    def l1_step(self, state, learning_rate):
+        """Per-coordinate step lr / (sqrt(v_hat) + epsilon), in which the L1
+        penalty is applied."""
+        v_hat = state.v / (1.0 - self.beta_2 ** max(state.t, 1))
+        return learning_rate / (np.sqrt(v_hat) + self.epsilon)

@@ -12,6 +12,7 @@ import scipy.optimize
 import scipy.sparse as sp
 
 from ._base import FullBatchSolver, SolverResult
+from ._schedules import check_number
 
 
 @lru_cache(maxsize=1)
@@ -74,9 +75,12 @@ def _floor_message(converged, grad, floor, tol):
 
 
 def _in_memory(objective):
+    """An Objective over all rows of numpy or scipy X (the column moments and the
+    rounding floor read X directly)."""
     from .._objective import Objective
 
-    return isinstance(objective, Objective)
+    return isinstance(objective, Objective) and objective.is_numpy \
+        and objective.rows is None
 
 
 def _abs_blocks(X, rows=8192):
@@ -266,6 +270,12 @@ class LBFGS(FullBatchSolver):
         self.history_size = history_size
         self.max_linesearch = max_linesearch
 
+    def validate(self):
+        """Check the hyperparameters (called at fit time)."""
+        check_number(self, "history_size", self.history_size, low=1, integer=True)
+        check_number(self, "max_linesearch", self.max_linesearch, low=1,
+                     integer=True)
+
     def minimize(self, objective, params, *, max_iter, tol, monitor):
         shape, dtype = params.shape, params.dtype
         state = {"n_iter": 0, "stopped": False, "error": None}
@@ -377,6 +387,19 @@ class NewtonCG(FullBatchSolver):
         self.max_cg_iter = max_cg_iter
         self.armijo = armijo
         self.hessian_subsample = hessian_subsample
+
+    def validate(self):
+        """Check the hyperparameters (called at fit time)."""
+        check_number(self, "max_cg_iter", self.max_cg_iter, low=1, integer=True)
+        check_number(self, "armijo", self.armijo, low=0.0, high=1.0, low_open=True,
+                     high_open=True)
+        option = self.hessian_subsample
+        if not (option is None or option == "auto" or (
+                isinstance(option, (int, np.integer))
+                and not isinstance(option, bool) and option > 0)):
+            raise ValueError(
+                f"hessian_subsample must be 'auto', a positive integer or None; "
+                f"got {option!r}.")
 
     def _subsample_size(self, objective):
         """Rows for the Hessian products, or None for all of them."""
@@ -611,6 +634,15 @@ class GradientDescent(FullBatchSolver):
         self.accelerated = accelerated
         self.decrease = decrease
 
+    def validate(self):
+        """Check the hyperparameters (called at fit time)."""
+        if not isinstance(self.accelerated, (bool, np.bool_)):
+            raise ValueError(
+                f"GradientDescent: accelerated must be True or False; got "
+                f"accelerated={self.accelerated!r}.")
+        check_number(self, "decrease", self.decrease, low=0.0, high=1.0,
+                     low_open=True)
+
     def minimize(self, objective, params, *, max_iter, tol, monitor):
         dtype = params.dtype
         x = params.copy()
@@ -743,6 +775,10 @@ class Auto(FullBatchSolver):
 
     def __init__(self, threshold=1e6):
         self.threshold = threshold
+
+    def validate(self):
+        """Check the hyperparameters (called at fit time)."""
+        check_number(self, "threshold", self.threshold, low=0.0, low_open=True)
 
     def select(self, n_samples, n_features, l1):
         """The solver object for a problem of this size and penalty."""
