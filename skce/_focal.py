@@ -104,10 +104,12 @@ def _power(u, a):
     xp, _ = namespace(u)
     if a == 0:
         return xp.ones_like(u)
-    with np.errstate(divide="ignore"):
+    with np.errstate(divide="ignore", over="ignore"):
         out = u**a
     if a < 0:
-        out = xp.where(u == 0, xp.zeros_like(out), out)
+        # u == 0, or u so small that u ** a overflows (float32): the factor it
+        # multiplies is O(u), so the product's limit, 0, is used, as at u == 0
+        out = xp.where((u == 0) | ~xp.isfinite(out), xp.zeros_like(out), out)
     return out
 
 

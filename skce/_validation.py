@@ -238,6 +238,17 @@ def check_sample_weight(sample_weight, n_samples, dtype):
     return sw.astype(dtype)
 
 
+def check_weight_range(largest, dtype):
+    """Per-sample weights (sample_weight times class weights) must fit X's
+    dtype."""
+    limit = float(np.finfo(dtype).max)
+    if not largest <= limit:
+        raise ValueError(
+            f"The per-sample weights (sample_weight times the class weights) reach "
+            f"{largest:.3g}, beyond the range of {np.dtype(dtype).name} "
+            f"({limit:.3g}); use milder class weights or sample weights.")
+
+
 def zero_weight_after_class_weight():
     return ValueError("All samples have zero weight after applying class_weight; "
                       "give some class a positive weight.")

@@ -1,5 +1,7 @@
 """Regression tests for silent wrong answers found by adversarial testing."""
 
+import warnings
+
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose
@@ -144,3 +146,22 @@ def test_stochastic_l1_lands_on_the_lasso_optimum_with_its_zeros(solver):
     assert (zeros & (model.coef_ == 0)).sum() >= 0.8 * zeros.sum()
     if solver != "sgd":
         assert np.abs(model.coef_ - ref.coef_).max() <= 0.02
+
+
+def test_extreme_class_weights_with_float32():
+    """Found by the fuzz suite: class_weight={-3: 6e-250} normalizes the other
+    class's weight to 1.6e249, beyond float32; cast before multiplying by a zero
+    sample weight it gave inf * 0 (an overflow warning and NaN weights). Now the
+    product is formed in float64 (0 stays 0); a weight that itself exceeds float32
+    is refused with a clear error."""
+    X = np.array([[-1.0, 0, 0, 0], [0, 0.2, 1.8, 1.2]], dtype=np.float32)
+    y = np.array([4, -3])
+    model = WeightedCEClassifier(solver="lbfgs", class_weight={-3: 6e-250},
+                                 alpha=1e-2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        model.fit(X, y, sample_weight=np.array([0.0, 2.5]))
+    assert np.all(np.isfinite(model.coef_)) and model.coef_.dtype == np.float32
+    # SoftmaxRegressor's dict weights are not normalized: 1e39 exceeds float32
+    with pytest.raises(ValueError, match="beyond the range of float32"):
+        SoftmaxRegressor(class_weight={4: 1e39}).fit(X, y)

@@ -71,14 +71,21 @@ class _InMemory:
         return make_targets(data.target, data.n_classes).counts(weights)
 
     def sample_weights(self, data, class_weight):
-        """s_i = sample_weight_i * (T_i . class_weight), X's namespace and dtype."""
+        """s_i = sample_weight_i * (T_i . class_weight), X's namespace and dtype.
+
+        Computed in float64 and then cast: a class weight beyond float32's range
+        (normalizing a dict weight of 1e-250) times a zero sample weight is 0, not
+        inf * 0."""
         xp, is_np = namespace(data.X)
-        cw = self.asarray(np.asarray(class_weight, dtype=data.dtype), data.X)
-        sw = data.sample_weight
+        cw = self.asarray(np.asarray(class_weight, dtype=np.float64), data.X)
+        sw = xp.astype(data.sample_weight, xp.float64)
         if data.kind == "hard":
             picked = cw[data.target] if is_np else xp.take(cw, data.target, axis=0)
-            return sw * picked
-        return sw * (data.target @ cw)
+            s = sw * picked
+        else:
+            s = sw * (xp.astype(data.target, xp.float64) @ cw)
+        V.check_weight_range(float(xp.max(s)), data.dtype)
+        return xp.astype(s, xp.float32 if data.dtype == np.float32 else xp.float64)
 
     def objective(self, X, target, sample_weight, loss, *, n_classes, smoothing,
                   rows=None, **penalty):
