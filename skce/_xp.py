@@ -87,19 +87,3 @@ def numpy_dtype(xp, dtype):
     if xp is np:
         return np.dtype(dtype)
     return np.dtype(np.float32) if dtype == xp.float32 else np.dtype(np.float64)
-
-
-def asarray_like(a, like):
-    """``a`` (a numpy array) as an array of ``like``'s namespace, device and dtype."""
-    xp, is_np = namespace(like)
-    if is_np:
-        return np.asarray(a, dtype=like.dtype)
-    return xp.asarray(np.ascontiguousarray(a, dtype=numpy_dtype(xp, like.dtype)),
-                      device=device_of(like))
-
-
-def same_namespace(a, b):
-    """Whether two arrays belong to the same namespace (numpy and sparse alike)."""
-    xa, na = namespace(a)
-    xb, nb = namespace(b)
-    return (na and nb) or xa is xb
