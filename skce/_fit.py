@@ -22,6 +22,7 @@ from . import _validation as V
 from ._loss import log_prior_start
 from ._problem import build_problem
 from ._training import Monitor, default_epochs, init_loop_state, run_epochs
+from ._xp import nbytes as data_nbytes
 from ._xp import to_numpy
 from .backends import backend_for
 from .solvers import solver_traits
@@ -58,8 +59,7 @@ def fit(estimator, X, y, sample_weight=None, *, partial=False, classes=None):
                                 reset=not continuing)
         V.check_refit(est, warm=warm, continuing=False, n_features=data.n_features,
                       classes=data.classes)
-        solver, traits, max_iter, tol = plan(est, solver, traits, data.n_samples,
-                                             data.n_features)
+        solver, traits, max_iter, tol = plan(est, solver, traits, data)
         random_state = check_random_state(est.random_state)
         problem = build_problem(
             est, backend, data,
@@ -79,17 +79,21 @@ def fit(estimator, X, y, sample_weight=None, *, partial=False, classes=None):
     return est
 
 
-def plan(estimator, solver, traits, n_samples, n_features):
-    """``(solver, traits, max_iter, tol)`` for data of this size.
+def plan(estimator, solver, traits, data):
+    """``(solver, traits, max_iter, tol)`` for this data (a back end's ``Data``).
 
     A solver with ``select`` (``"auto"``) is replaced by the one it picks, so that
     its defaults apply. ``max_iter`` and ``tol`` are the estimator's, or the solver
     family's defaults (for stochastic solvers a budget of updates, see
     ``default_epochs``)."""
     est = estimator
+    n_samples, n_features = data.n_samples, data.n_features
     if callable(getattr(solver, "select", None)):
         l1 = est.l1_ratio > 0 and est.alpha > 0
-        solver = solver.select(n_samples, n_features, l1)
+        n_outputs = 1 if len(data.classes) == 2 else len(data.classes)
+        solver = solver.select(n_samples, n_features, l1,
+                               n_params=(n_features + 1) * n_outputs,
+                               data_bytes=data_nbytes(data.X))
         traits = solver_traits(solver)
     if est.max_iter is not None:
         max_iter = est.max_iter

@@ -486,9 +486,10 @@ class Objective(Penalty):
             sq = np.asarray(X.multiply(X).sum(axis=1), dtype=np.float64).ravel()
         else:  # in row blocks: never a float64 copy of all of X
             sq = np.empty(X.shape[0])
-            for start in range(0, X.shape[0], 8192):
-                block = X[start:start + 8192].astype(np.float64)
-                sq[start:start + 8192] = np.einsum("ij,ij->i", block, block)
+            step = max(256, _SUBSET_BYTES // (8 * max(1, X.shape[1])))
+            for start in range(0, X.shape[0], step):
+                block = X[start:start + step].astype(np.float64)
+                sq[start:start + step] = np.einsum("ij,ij->i", block, block)
         return sq + float(self.fit_intercept)
 
     def lipschitz_bound(self, per_sample=False):

@@ -87,3 +87,27 @@ def numpy_dtype(xp, dtype):
     if xp is np:
         return np.dtype(dtype)
     return np.dtype(np.float32) if dtype == xp.float32 else np.dtype(np.float64)
+
+
+def nbytes(X):
+    """Memory taken by an array's values: for scipy sparse its stored arrays (data,
+    indices, pointers), otherwise ``n_elements * itemsize`` (numpy, dask, any array
+    API array).
+
+    Examples
+    --------
+    >>> import numpy as np, scipy.sparse as sp
+    >>> nbytes(np.zeros((10, 3))), nbytes(sp.eye(4, format="csr"))
+    (240, 68)
+    """
+    if sp.issparse(X):
+        return sum(getattr(X, name).nbytes for name in
+                   ("data", "indices", "indptr", "row", "col", "offsets")
+                   if isinstance(getattr(X, name, None), np.ndarray))
+    n = 1
+    for size in X.shape:
+        n *= int(size)
+    if isinstance(X, np.ndarray) or is_dask_collection(X):
+        return n * np.dtype(X.dtype).itemsize
+    xp, _ = namespace(X)
+    return n * numpy_dtype(xp, X.dtype).itemsize

@@ -6,6 +6,7 @@ import warnings
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from _skce_data import dataset, iris, objective_value
 from numpy.testing import assert_allclose
 from sklearn.exceptions import ConvergenceWarning
@@ -216,3 +217,23 @@ def test_auto_matches_the_solver_it_picks():
     lbfgs = SoftmaxRegressor(solver="lbfgs", tol=1e-10).fit(X, y)
     np.testing.assert_array_equal(auto.coef_, lbfgs.coef_)
     assert type(auto.solver_).__name__ == "LBFGS"
+
+
+def test_auto_avoids_lbfgs_history_beyond_memory_of_X():
+    """Few rows, many features and classes: below the size threshold, but
+    L-BFGS's 20 parameter vectors (72 MB) would dwarf X (14 KB): newton-cg."""
+    from skce.solvers import LBFGS, Auto, NewtonCG
+
+    n_params = 45_001 * 10
+    assert isinstance(Auto().select(20, 45_000, False), LBFGS)
+    assert isinstance(Auto().select(20, 45_000, False, n_params=n_params,
+                                    data_bytes=14_400), NewtonCG)
+    # a small history stays with L-BFGS
+    assert isinstance(Auto().select(20, 4_500, False, n_params=45_001,
+                                    data_bytes=14_400), LBFGS)
+    X = sp.random(20, 45_000, density=2e-3, format="csr", random_state=0)
+    y = np.arange(20) % 10
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = SoftmaxRegressor(max_iter=1).fit(X, y)
+    assert isinstance(model.solver_, NewtonCG)

@@ -83,11 +83,23 @@ def _in_memory(objective):
         and objective.rows is None
 
 
-def _abs_blocks(X, rows=8192):
-    """|X| a block of rows at a time (dense), or whole (sparse): never a copy of X."""
+# Above this, L-BFGS's history is a memory cost worth avoiding (Auto.select).
+_HISTORY_BYTES = 64 << 20
+
+
+def _block_rows(X, budget=1 << 20):
+    """Rows of X per block so that a float64 block takes about ``budget`` bytes
+    (at least 256 rows): passes over X in blocks then allocate a small,
+    size-independent amount (a fixed 8192 rows was 0.8 x X on 20,000 x 40 float32)."""
+    return max(256, budget // (8 * max(1, X.shape[1])))
+
+
+def _abs_blocks(X):
+    """|X| a block of rows at a time: never a copy of X (sparse: of its rows)."""
+    rows = _block_rows(X) if not sp.issparse(X) else max(
+        256, (1 << 20) * X.shape[0] // (12 * max(1, X.nnz)))
     if sp.issparse(X):
-        yield slice(0, X.shape[0]), abs(X)
-        return
+        X = X.tocsr()
     for start in range(0, X.shape[0], rows):
         block = slice(start, min(start + rows, X.shape[0]))
         yield block, np.abs(X[block])
@@ -127,18 +139,17 @@ class _Criterion:
         if self._column_moments is None:
             obj = self.objective
             s = np.asarray(obj.sample_weight, dtype=np.float64)
-            X = obj.X
-            if sp.issparse(X):
-                first = np.asarray(abs(X).T @ s).ravel()
-                second = np.asarray(X.multiply(X).T @ s).ravel()
-            else:
-                first = np.zeros(obj.n_features)
-                second = np.zeros(obj.n_features)
-                for start in range(0, X.shape[0], 8192):
-                    block = X[start:start + 8192].astype(np.float64, copy=False)
-                    weights = s[start:start + 8192]
-                    first += weights @ np.abs(block)
-                    second += np.einsum("i,ij,ij->j", weights, block, block)
+            first = np.zeros(obj.n_features)
+            second = np.zeros(obj.n_features)
+            for block, A in _abs_blocks(obj.X):  # |x|, a block of rows at a time
+                weights = s[block]
+                if sp.issparse(A):
+                    first += np.asarray(A.T @ weights).ravel()
+                    second += np.asarray(A.multiply(A).T @ weights).ravel()
+                else:
+                    A = A.astype(np.float64, copy=False)
+                    first += weights @ A
+                    second += np.einsum("i,ij,ij->j", weights, A, A)
             self._column_moments = first / obj.weight_sum, second / obj.weight_sum
         return self._column_moments
 
@@ -746,7 +757,9 @@ class Auto(FullBatchSolver):
       parameters) win once a pass over X is expensive;
     - otherwise :class:`LBFGS`, which is as fast on small problems and reaches the
       optimum of the tiny, ill-conditioned problems of scikit-learn's estimator
-      checks to their tolerance.
+      checks to their tolerance; unless its history (``2 * history_size``
+      parameter vectors) would exceed both X's memory and 64 MiB, where
+      :class:`NewtonCG` is used (see the memory column of the solver table).
 
     Why (``benchmarks/results/latest.md``, time to 1e-6 relative objective, one
     thread): on 200,000 x 100 with 10 classes newton-cg took 0.71 s (float64) and
@@ -769,6 +782,9 @@ class Auto(FullBatchSolver):
     LBFGS()
     >>> Auto().select(n_samples=150, n_features=4, l1=True)
     GradientDescent()
+    >>> Auto().select(n_samples=50, n_features=100_000, l1=False,   # 5M parameters
+    ...               n_params=5_000_050, data_bytes=10_000_000)
+    NewtonCG()
     """
 
     supports_l1 = True
@@ -780,12 +796,23 @@ class Auto(FullBatchSolver):
         """Check the hyperparameters (called at fit time)."""
         check_number(self, "threshold", self.threshold, low=0.0, low_open=True)
 
-    def select(self, n_samples, n_features, l1):
-        """The solver object for a problem of this size and penalty."""
+    def select(self, n_samples, n_features, l1, n_params=None, data_bytes=None):
+        """The solver object for a problem of this size and penalty.
+
+        ``n_params`` (coefficients and intercepts) and ``data_bytes`` (X's size in
+        memory), when given, let the choice avoid L-BFGS where its history of
+        ``2 * history_size`` parameter vectors (float64) would take more memory
+        than X and more than 64 MiB: a wide problem with few rows and many
+        classes, where :class:`NewtonCG`'s few vectors are the smaller choice.
+        """
         if l1:
             return GradientDescent()
         if n_samples * n_features >= self.threshold:
             return NewtonCG()
+        if n_params is not None and data_bytes is not None:
+            history = 2 * LBFGS().history_size * n_params * 8
+            if history > max(data_bytes, _HISTORY_BYTES):
+                return NewtonCG()
         return LBFGS()
 
     def minimize(self, objective, params, *, max_iter, tol, monitor):
