@@ -482,10 +482,16 @@ class Objective(Penalty):
             xp = self.xp
             return xp.sum(xp.astype(X, xp.float64) ** 2, axis=1) + float(
                 self.fit_intercept)
+        # in row blocks of about _SUBSET_BYTES: never a (float64) copy of all of X
+        sq = np.empty(X.shape[0])
         if sp.issparse(X):
-            sq = np.asarray(X.multiply(X).sum(axis=1), dtype=np.float64).ravel()
-        else:  # in row blocks: never a float64 copy of all of X
-            sq = np.empty(X.shape[0])
+            X = X.tocsr()
+            step = max(256, _SUBSET_BYTES * X.shape[0] // (12 * max(1, X.nnz)))
+            for start in range(0, X.shape[0], step):
+                block = X[start:start + step]
+                sq[start:start + step] = np.asarray(
+                    block.multiply(block).sum(axis=1), dtype=np.float64).ravel()
+        else:
             step = max(256, _SUBSET_BYTES // (8 * max(1, X.shape[1])))
             for start in range(0, X.shape[0], step):
                 block = X[start:start + step].astype(np.float64)
