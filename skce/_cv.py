@@ -25,7 +25,7 @@ from sklearn.utils.metadata_routing import (
     _routing_enabled,
     process_routing,
 )
-from sklearn.utils.validation import validate_data
+from sklearn.utils.validation import column_or_1d, validate_data
 
 from . import _fit
 from . import _validation as V
@@ -167,6 +167,8 @@ def _null_gradient(template, X, y, sample_weight):
                                      warm_start=False)
     backend = backend_for(X)
     data = backend.validate(est, X, y, sample_weight, classes=None, reset=True)
+    V.check_refit(est, warm=False, continuing=False, n_features=data.n_features,
+                  classes=data.classes)
     problem = build_problem(est, backend, data,
                                  random_state=check_random_state(0))
     params = _fit.start_params(est, problem, warm=False, partial=False)
@@ -286,6 +288,19 @@ class _CVMixin:
         template = self._template()
         V.check_params(template)  # the base parameters, before any data pass
 
+        if backend_for(X).name == "numpy":
+            # pandas and lists become arrays here, once (feature names on self)
+            X = validate_data(self, X, accept_sparse=ACCEPT_SPARSE, dtype=DTYPES)
+            if hasattr(X, "tocsr"):
+                X = X.tocsr()  # row folds
+            if y is not None:
+                y = np.asarray(y)
+                if y.ndim == 2 and y.shape[1] == 1:
+                    y = column_or_1d(y, warn=True)
+            if sample_weight is not None:
+                # a scalar or any array-like, as one array the folds can index
+                sample_weight = V.check_sample_weight(sample_weight, X.shape[0],
+                                                      X.dtype)
         if _routing_enabled():
             routed = process_routing(self, "fit", sample_weight=sample_weight,
                                      **params)
@@ -294,13 +309,6 @@ class _CVMixin:
             score = {} if sample_weight is None else {"sample_weight": sample_weight}
             routed = Bunch(splitter=Bunch(split={}), scorer=Bunch(score=score))
 
-        if backend_for(X).name == "numpy":
-            # pandas and lists become arrays here, once (feature names on self)
-            X = validate_data(self, X, accept_sparse=ACCEPT_SPARSE, dtype=DTYPES)
-            if hasattr(X, "tocsr"):
-                X = X.tocsr()  # row folds
-            if y is not None:
-                y = np.asarray(y)
         l1_list = [self.l1_ratio] if ratios is None else list(ratios)
         grid, data = self._grid(template, X, y, sample_weight, l1_list)
         if data.kind != "hard":

@@ -2,13 +2,16 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skce import SoftmaxRegressor
+from skce import SoftmaxRegressor, SoftmaxRegressorCV, WeightedCEClassifierCV
 
 ESTIMATORS = [
     SoftmaxRegressor(),
     SoftmaxRegressor(solver="newton-cg"),
     SoftmaxRegressor(solver="gd"),
     SoftmaxRegressor(solver="adam", random_state=0),
+    # small grids and two folds: each fit is a path over folds plus a refit
+    SoftmaxRegressorCV(alphas=2, cv=2),
+    WeightedCEClassifierCV(alphas=1, cv=2),
 ]
 
 def expected_failed_checks(estimator):
