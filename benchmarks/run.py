@@ -722,5 +722,65 @@ def main(argv=None):
     log(f"wrote {out_dir / 'latest.md'}")
 
 
+# ------------------------------------------------------------- issue 13: CV
+def cv_benchmark(argv=None):
+    """Time SoftmaxRegressorCV(alphas=20, cv=5) against LogisticRegressionCV(Cs=20,
+    cv=5) with its fastest solver (lbfgs or newton-cholesky, each timed) and
+    against GridSearchCV(SoftmaxRegressor) on SoftmaxRegressorCV's grid and folds.
+
+    ``python benchmarks/run.py cv [--n 200000] [--threads 1]``; prints one row per
+    problem with the ratios (skce / LogisticRegressionCV, skce / GridSearchCV).
+    Every estimator runs at its default tolerance.
+    """
+
+    from sklearn.linear_model import LogisticRegressionCV
+    from sklearn.model_selection import GridSearchCV, StratifiedKFold
+
+    from skce import SoftmaxRegressor, SoftmaxRegressorCV
+
+    parser = argparse.ArgumentParser(description="CV timings (issue 13)")
+    parser.add_argument("--n", type=int, default=200_000,
+                        help="rows of the dense 100-feature problem")
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args(argv)
+    X, y = load_digits(return_X_y=True)
+    problems = {"digits": (StandardScaler().fit_transform(X), y)}
+    X, y = make_classification(n_samples=args.n, n_features=100, n_informative=60,
+                               n_classes=10, random_state=0)
+    problems[f"dense {args.n} x 100"] = (X, y)
+
+    def timed(est, X, y):
+        start = time.perf_counter()
+        est.fit(X, y)
+        return time.perf_counter() - start, est
+
+    rows = []
+    with threadpool_limits(args.threads), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for name, (X, y) in problems.items():
+            cv = StratifiedKFold(5)
+            t_ours, ours = timed(SoftmaxRegressorCV(alphas=20, cv=cv), X, y)
+            t_ref = {}
+            for solver in ("lbfgs", "newton-cholesky"):
+                t_ref[solver], _ = timed(LogisticRegressionCV(
+                    Cs=20, cv=cv, solver=solver, scoring="neg_log_loss",
+                    l1_ratios=(0.0,), use_legacy_attributes=False), X, y)
+            fastest = min(t_ref, key=t_ref.get)
+            t_grid, _ = timed(GridSearchCV(
+                SoftmaxRegressor(), {"alpha": list(ours.alphas_)}, cv=cv,
+                scoring="neg_log_loss"), X, y)
+            rows.append((name, t_ours, fastest, t_ref[fastest], t_grid))
+            print(f"{name}: SoftmaxRegressorCV {t_ours:.2f} s; LogisticRegressionCV "
+                  f"({fastest}) {t_ref[fastest]:.2f} s (lbfgs {t_ref['lbfgs']:.2f}, "
+                  f"newton-cholesky {t_ref['newton-cholesky']:.2f}); "
+                  f"GridSearchCV(SoftmaxRegressor) {t_grid:.2f} s; ratios "
+                  f"{t_ours / t_ref[fastest]:.2f}x LogisticRegressionCV, "
+                  f"{t_ours / t_grid:.2f}x GridSearchCV", flush=True)
+    return rows
+
+
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["cv"]:
+        cv_benchmark(sys.argv[2:])
+    else:
+        main()

@@ -2,13 +2,17 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skce import SoftmaxRegressor
+from skce import SoftmaxRegressor, SoftmaxRegressorCV, WeightedCEClassifierCV
 
 ESTIMATORS = [
     SoftmaxRegressor(),
     SoftmaxRegressor(solver="newton-cg"),
     SoftmaxRegressor(solver="gd"),
     SoftmaxRegressor(solver="adam", random_state=0),
+    # one alpha, two folds: each check fit is still folds, scoring and a refit
+    # (the warm-started path itself is tested in tests/test_cv.py)
+    SoftmaxRegressorCV(alphas=1, cv=2),
+    WeightedCEClassifierCV(alphas=1, cv=2),
 ]
 
 def expected_failed_checks(estimator):
