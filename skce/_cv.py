@@ -44,7 +44,13 @@ from .backends._memory import ACCEPT_SPARSE, DTYPES
 _MIN_L1_FOR_GRID = 1e-3
 
 _CV_PARAMS = ("alphas", "l1_ratios", "alpha_min_ratio", "cv", "scoring", "n_jobs",
-              "refit")
+              "refit", "path_tol")
+# The path's default tolerance for full-batch solvers. Measured against fits to
+# 1e-9 (20 alphas, 5 folds, standardized data): at 1e-6 the same alpha is chosen
+# on breast_cancer and wine and the scores there agree to 6e-7 and 1.9e-5, with
+# 17% fewer iterations than at the default tol 1e-7; at LogisticRegressionCV's 1e-4
+# (half the iterations again) wine's choice changed and scores moved by 2e-3.
+_PATH_TOL = 1e-6
 
 
 def balanced_log_loss(y_true, y_prob, *, sample_weight=None):
@@ -212,6 +218,15 @@ class _CVMixin:
     model is the base estimator's, refitted at the chosen point."""
 
     # -------------------------------------------------------------- helpers
+    def _path_tol(self, traits):
+        """The fold fits' tol: ``path_tol``, resolved for the solver family."""
+        if isinstance(self.path_tol, str) and self.path_tol == "auto":
+            if self.tol is not None or traits["family"] == "stochastic":
+                return self.tol
+            return _PATH_TOL
+        check_number("path_tol", self.path_tol, low=0.0)
+        return float(self.path_tol)
+
     def _template(self):
         """The base estimator with this one's parameters (alpha set per point)."""
         params = {k: v for k, v in self.get_params(deep=False).items()
@@ -286,7 +301,8 @@ class _CVMixin:
             raise ValueError(f"refit must be True or False; got {self.refit!r}.")
         scorer = self._scorer()
         template = self._template()
-        V.check_params(template)  # the base parameters, before any data pass
+        _, traits = V.check_params(template)  # the base parameters, before data
+        path_template = clone(template).set_params(tol=self._path_tol(traits))
 
         if backend_for(X).name == "numpy":
             # pandas and lists become arrays here, once (feature names on self)
@@ -326,7 +342,7 @@ class _CVMixin:
         parallel = Parallel(n_jobs=self.n_jobs,
                             prefer="threads" if is_dask_collection(X) else None)
         results = parallel(
-            delayed(_path)(template, X, y, sample_weight, train, test, grid[j],
+            delayed(_path)(path_template, X, y, sample_weight, train, test, grid[j],
                            l1_list[j], scorer,
                            _fold_params(routed.scorer.score, n, test), classes)
             for j in range(len(l1_list)) for train, test in folds)
@@ -443,6 +459,14 @@ _CV_PARAMS_DOC = """\
     n_jobs : int or None, default=None
         Folds (and l1 ratios) fitted in parallel by joblib (threads for dask
         inputs, whose work runs on the cluster).
+    path_tol : float or "auto", default="auto"
+        Stopping tolerance of the fold fits along the path (the refit uses
+        ``tol``). "auto": ``tol`` when it is set; otherwise 1e-6 for the
+        full-batch solvers (the same choice and scores within 2e-5 of fits to
+        1e-9 on breast_cancer and wine, with fewer iterations than the default
+        1e-7; ``LogisticRegressionCV``'s 1e-4 halves them again but moved wine's
+        scores by 2e-3 and its choice) and the solver's default for stochastic
+        ones.
     refit : bool, default=True
         True: refit the whole data at the chosen alpha and l1_ratio,
         warm-started from the folds' mean solution there. False: the folds'
@@ -531,7 +555,8 @@ n_iter_no_change, callbacks, max_time
 
     def __init__(self, *, alphas=20, l1_ratios=None, alpha_min_ratio="auto",
                  cv=None, scoring="neg_log_loss", n_jobs=None, refit=True,
-                 solver="auto", l1_ratio=0.0, fit_intercept=True, class_weight=None,
+                 path_tol="auto", solver="auto", l1_ratio=0.0, fit_intercept=True,
+                 class_weight=None,
                  label_smoothing=0.0, max_iter=None, tol=None, warm_start=False,
                  random_state=None, verbose=0, early_stopping=False,
                  validation_fraction=0.1, n_iter_no_change=5, callbacks=None,
@@ -543,6 +568,7 @@ n_iter_no_change, callbacks, max_time
         self.scoring = scoring
         self.n_jobs = n_jobs
         self.refit = refit
+        self.path_tol = path_tol
         self.solver = solver
         self.l1_ratio = l1_ratio
         self.fit_intercept = fit_intercept
@@ -618,7 +644,8 @@ max_time
     _default_scoring = neg_balanced_log_loss
 
     def __init__(self, *, alphas=20, l1_ratios=None, alpha_min_ratio="auto",
-                 cv=None, scoring=None, n_jobs=None, refit=True, solver="auto",
+                 cv=None, scoring=None, n_jobs=None, refit=True,
+                 path_tol="auto", solver="auto",
                  l1_ratio=0.0, fit_intercept=True, class_weight="balanced",
                  beta=0.999, focal_gamma=0.0, tau=0.0, logit_adjustment="loss",
                  label_smoothing=0.0, max_iter=None, tol=None, warm_start=False,
@@ -632,6 +659,7 @@ max_time
         self.scoring = scoring
         self.n_jobs = n_jobs
         self.refit = refit
+        self.path_tol = path_tol
         self.solver = solver
         self.l1_ratio = l1_ratio
         self.fit_intercept = fit_intercept

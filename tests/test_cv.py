@@ -42,7 +42,7 @@ def _data(loader, n=None, k=3):
 
 DATASETS = {"breast_cancer": (load_breast_cancer, None),
             "wine": (load_wine, None),
-            "digits": (load_digits, 240)}
+            "digits": (load_digits, 150)}
 ALPHAS = np.geomspace(1.0, 1e-3, 4)
 
 
@@ -210,9 +210,9 @@ def test_array_api_torch(monkeypatch):
     torch = pytest.importorskip("torch")
     monkeypatch.setenv("SCIPY_ARRAY_API", "1")
     X, y, folds = _data(load_wine)
-    ref = SoftmaxRegressorCV(alphas=2, cv=folds, scoring="accuracy").fit(X, y)
+    ref = SoftmaxRegressorCV(alphas=1, cv=folds, scoring="accuracy").fit(X, y)
     with sklearn.config_context(array_api_dispatch=True):
-        clf = SoftmaxRegressorCV(alphas=2, cv=folds, scoring="accuracy").fit(
+        clf = SoftmaxRegressorCV(alphas=1, cv=folds, scoring="accuracy").fit(
             torch.asarray(X), torch.asarray(y))
         assert isinstance(clf.coef_, torch.Tensor)
     assert_allclose(clf.scores_, ref.scores_, atol=1e-8)
@@ -248,6 +248,8 @@ def test_refit_false_n_jobs_pipeline_clone_pickle():
     ({"l1_ratios": []}, "l1_ratios must be None or a non-empty list"),
     ({"alpha_min_ratio": 1.5}, "alpha_min_ratio"),
     ({"refit": "yes"}, "refit must be True or False"),
+    ({"path_tol": -1.0}, r"path_tol must be a finite number in \[0.0, inf\)"),
+    ({"path_tol": "fast"}, "path_tol must be a finite number"),
     ({"scoring": 3}, "scoring must be a scikit-learn scorer name"),
     ({"solver": "lbfgs", "l1_ratio": 0.5}, "does not support l1_ratio > 0"),
 ])
@@ -255,6 +257,20 @@ def test_parameter_errors(params, match):
     X, y, _ = _data(load_wine)
     with pytest.raises(ValueError, match=match):
         SoftmaxRegressorCV(**params).fit(X, y)
+
+
+def test_path_tol_auto():
+    """"auto": 1e-6 for full-batch solvers along the path, ``tol`` when set; the
+    refit always at ``tol``."""
+    X, y, folds = _data(load_wine)
+    auto = SoftmaxRegressorCV(alphas=3, cv=folds).fit(X, y)
+    explicit = SoftmaxRegressorCV(alphas=3, cv=folds, path_tol=1e-6).fit(X, y)
+    assert_array_equal(auto.scores_, explicit.scores_)
+    tight = SoftmaxRegressorCV(alphas=3, cv=folds, tol=1e-9).fit(X, y)
+    same = SoftmaxRegressorCV(alphas=3, cv=folds, tol=1e-9, path_tol=1e-9).fit(X, y)
+    assert_array_equal(tight.scores_, same.scores_)
+    assert np.abs(auto.scores_ - tight.scores_).max() < 1e-4
+    assert not np.array_equal(auto.scores_, tight.scores_)
 
 
 def test_data_errors():
