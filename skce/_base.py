@@ -96,8 +96,10 @@ class BaseCEClassifier(ClassifierMixin, BaseEstimator):
         """Extra fitted attributes, ``{name: host array or None}``."""
         return {}
 
-    def _logit_shift(self):
-        """A shift added to the logits by ``decision_function``, or None."""
+    def _posthoc_offset(self, class_mass, n_outputs):
+        """A logit shift applied after training, or None: the driver folds it
+        into ``intercept_`` (so that ``decision_function(X) == X @ coef_.T +
+        intercept_``) and keeps the fitted intercept as ``raw_intercept_``."""
         return None
 
     # -------------------------------------------------------------- fitting
@@ -199,9 +201,6 @@ class BaseCEClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self)
         X = backend_for(X).check_predict_X(self, X, method)
         scores = self._linear_scores(X)
-        shift = self._logit_shift()
-        if shift is not None:
-            scores = scores + shift
         return scores[:, 0] if scores.shape[1] == 1 else scores
 
     def predict(self, X):

@@ -131,3 +131,10 @@ __all__ = [
     "Schedule", "Constant", "InverseScaling", "StepDecay", "ExponentialDecay",
     "CosineDecay", "Adaptive",
 ]
+
+# Public classes carry their public path (numpy's ``set_module``): pickles, skops
+# files and reprs name ``skce.solvers.Adam``, not the private module.
+for _obj in map(globals().get, __all__):
+    if isinstance(_obj, type) and _obj.__module__.startswith("skce.solvers._"):
+        _obj.__module__ = __name__
+del _obj
