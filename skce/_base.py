@@ -27,7 +27,7 @@ from ._loss import (
 from ._weights import class_weight_vector
 from ._xp import namespace
 from .backends import backend_for
-from .solvers import resolve_solver, solver_traits
+from .solvers import DOC_LINK_TEMPLATE, resolve_solver, solver_traits
 
 
 def _has_stochastic_solver(self):
@@ -72,6 +72,9 @@ class BaseCEClassifier(ClassifierMixin, BaseEstimator):
     """
 
     _class_weight_strategies = ("balanced",)
+    # the HTML repr's "?" opens the class's page of skce's API reference
+    _doc_link_module = "skce"
+    _doc_link_template = DOC_LINK_TEMPLATE
 
     # ----------------------------------------------------------------- hooks
     def _make_loss(self, n_classes):

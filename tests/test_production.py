@@ -142,3 +142,48 @@ def test_post_hoc_warm_start_starts_from_the_raw_intercept():
     clf.fit(X, y)
     assert_allclose(clf.intercept_, before, atol=1e-8)
     assert np.abs(clf.logit_offset_).max() > 0.05
+
+
+def test_html_repr_links_to_the_api_page():
+    """The "?" of the HTML repr opens the class's page of the API reference,
+    generated/<public path>.html (tests/test_docs.py checks that the build makes
+    those pages)."""
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    base = "https://skce.readthedocs.io/en/stable/generated/"
+    assert SoftmaxRegressor()._get_doc_link() == base + "skce.SoftmaxRegressor.html"
+    assert Adam()._get_doc_link() == base + "skce.solvers.Adam.html"
+    for name in skce.TRUSTED_TYPES:
+        module, _, attr = name.rpartition(".")
+        cls = getattr(pytest.importorskip(module), attr)
+        if attr not in ("FullBatchSolver", "FirstOrderSolver", "Schedule"):
+            assert cls()._get_doc_link() == f"{base}{name}.html"
+    html = make_pipeline(StandardScaler(),
+                         WeightedCEClassifier(solver=Adam()))._repr_html_()
+    assert f'href="{base}skce.WeightedCEClassifier.html"' in html
+
+
+def test_readme_benchmark_section_is_generated_from_latest_json():
+    """The README's benchmark numbers are benchmarks/readme_table.py's rendering
+    of benchmarks/results/latest.json, not retyped."""
+    import importlib.util
+    import json
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    path = root / "benchmarks" / "readme_table.py"
+    if not path.exists():  # pragma: no cover - an installed copy
+        pytest.skip("benchmarks/ is not next to the tests")
+    spec = importlib.util.spec_from_file_location("readme_table", path)
+    table = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(table)
+    results = json.loads((root / "benchmarks/results/latest.json").read_text())
+    readme = (root / "README.md").read_text()
+    assert table.section(results) in readme
+    assert table.main(["--check"]) == 0
+    # a value of the file, formatted as the README shows it
+    t = results["time"]["dense-f64"]["runs"]["skce lbfgs"]["time_to"]["1e-06"]
+    assert f"| {t:.3g} |" in readme
+    with pytest.raises(ValueError, match="README.md has no section between"):
+        table.replace("no markers", results)
