@@ -27,16 +27,21 @@ class WeightedCEClassifier(BaseCEClassifier):
 
     Minimizes
 
-        f(W, b) = sum_i s_i FL_gamma(T_i, link(W x_i + b + o)) / sum_i s_i
-                  + alpha * ((1 - l1_ratio) / 2 * ||W||_F^2 + l1_ratio * ||W||_1)
+    .. math::
 
-    with s_i = sample_weight_i * w_{y_i} (class weights, normalized so that
-    sum_c w_c n_c = n), FL_gamma the focal loss (the cross-entropy when
-    ``focal_gamma=0``) and o = tau * log(prior) the loss-time logit adjustment
-    (zero unless ``tau > 0`` and ``logit_adjustment="loss"``). Binary problems use one
-    logit and the sigmoid. Every solver, soft targets, label smoothing, warm starts,
-    early stopping and ``partial_fit`` work as in :class:`SoftmaxRegressor`; with
-    ``class_weight=None, focal_gamma=0, tau=0`` the two estimators are the same model.
+        f(W, b) &= \\frac{\\sum_i s_i \\, \\mathrm{FL}_\\gamma\\big(T_i,
+        \\operatorname{link}(W x_i + b + o)\\big)}{\\sum_i s_i} \\\\
+        &\\quad + \\alpha \\Big(\\frac{1 - \\rho}{2} \\|W\\|_F^2 + \\rho \\|W\\|_1\\Big)
+
+    with :math:`\\rho` = ``l1_ratio``, :math:`s_i = \\mathtt{sample\\_weight}_i \\,
+    w_{y_i}` (class weights, normalized so that :math:`\\sum_c w_c n_c = n`),
+    :math:`\\mathrm{FL}_\\gamma` the focal loss (the cross-entropy when
+    ``focal_gamma=0``) and :math:`o = \\tau \\log(\\text{prior})` the loss-time
+    logit adjustment (zero unless ``tau > 0`` and ``logit_adjustment="loss"``).
+    Binary problems use one logit and the sigmoid. Every solver, soft targets, label
+    smoothing, warm starts, early stopping and ``partial_fit`` work as in
+    :class:`SoftmaxRegressor`; with ``class_weight=None, focal_gamma=0, tau=0`` the
+    two estimators are the same model.
 
     Three ways to correct for imbalance, usable alone or together:
 
@@ -138,7 +143,7 @@ default="balanced"
         the class weights); the priors of the logit adjustment and of
         ``predict_proba_prior``.
     logit_offset_ : ndarray of shape (1,) or (n_classes,)
-        The post-hoc logit adjustment, -tau * log(class_prior_) as a logit shift
+        The post-hoc logit adjustment, ``-tau * log(class_prior_)`` as a logit shift
         (zeros otherwise); already included in ``intercept_``.
     coef_ : ndarray of shape (1, n_features) or (n_classes, n_features)
     intercept_ : ndarray of shape (1,) or (n_classes,)
