@@ -187,3 +187,20 @@ def test_readme_benchmark_section_is_generated_from_latest_json():
     assert f"| {t:.3g} |" in readme
     with pytest.raises(ValueError, match="README.md has no section between"):
         table.replace("no markers", results)
+
+
+def test_pickles_naming_the_private_modules_still_load():
+    """Files written before the classes took their public paths name
+    skce._softmax.SoftmaxRegressor and skce.solvers._first_order.Adam: those
+    names still resolve, to the same classes."""
+    X, y = _data()
+    model = SoftmaxRegressor(solver="adam", max_iter=2, random_state=0).fit(X, y)
+    data = pickle.dumps(model, protocol=0)
+    assert b"cskce\nSoftmaxRegressor\n" in data
+    old = data.replace(b"cskce\nSoftmaxRegressor\n",
+                       b"cskce._softmax\nSoftmaxRegressor\n").replace(
+        b"cskce.solvers\nAdam\n", b"cskce.solvers._first_order\nAdam\n")
+    assert old != data
+    back = pickle.loads(old)
+    assert type(back) is SoftmaxRegressor and type(back.solver_) is Adam
+    assert_array_equal(back.predict_proba(X), model.predict_proba(X))
