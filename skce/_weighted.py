@@ -148,7 +148,9 @@ default="balanced"
     coef_ : ndarray of shape (1, n_features) or (n_classes, n_features)
     intercept_ : ndarray of shape (1,) or (n_classes,)
         The intercept of ``decision_function``: ``decision_function(X) == X @
-        coef_.T + intercept_``, the post-hoc adjustment included.
+        coef_.T + intercept_``, the post-hoc adjustment included (so with
+        ``fit_intercept=False`` and a post-hoc adjustment it is
+        ``logit_offset_``, not zero).
     raw_intercept_ : ndarray of shape (1,) or (n_classes,)
         The intercept the solver fitted: ``intercept_ - logit_offset_`` (equal to
         ``intercept_`` unless ``logit_adjustment="post-hoc"`` with ``tau > 0``).
