@@ -52,7 +52,7 @@ numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
 templates_path = ["_templates"]
 exclude_patterns = ["_build", "_generated", "Thumbs.db", ".DS_Store",
-                    "sg_execution_times.rst"]
+                    "sg_execution_times.rst", "**/sg_execution_times.rst"]
 html_theme = "pydata_sphinx_theme"
 html_title = "skce"
 html_theme_options = {"navigation_depth": 2, "show_toc_level": 2}
@@ -74,6 +74,8 @@ sphinx_gallery_conf = {
     "image_scrapers": ("matplotlib",),
     "backreferences_dir": "auto_examples",
     "doc_module": ("skce",),
+    # its page loads jQuery and DataTables from CDNs: the site must work offline
+    "write_computation_times": False,
 }
 
 

@@ -51,6 +51,12 @@ def test_docs_build_without_warnings(tmp_path):
     assert 'src="../_static/mathjax/tex-chtml.js' in page
     assert "cdn.jsdelivr" not in page
     assert (html / "_static" / "mathjax" / "tex-chtml.js").stat().st_size > 100_000
+    import re
+
+    remote = re.compile(r'<(?:script|link)[^>]+(?:src|href)="https?://')
+    online = [str(p.relative_to(html)) for p in html.rglob("*.html")
+              if remote.search(p.read_text(errors="replace"))]
+    assert not online, f"pages that load scripts or styles from the network: {online}"
     api = (html / "generated" / "skce.SoftmaxRegressor.html").read_text()
     assert r"\frac{\sum_i s_i" in api  # the docstring's formula, as math
     assert 'class="math' in api
