@@ -170,8 +170,9 @@ for ax, (data_name, (thin, minority)) in zip(axes, datasets.items(), strict=True
         pipe = make_pipeline(StandardScaler(), models[name])
         proba = cross_val_predict(pipe, X, y, cv=folds, method="predict_proba")
         column = np.flatnonzero(np.unique(y) == minority)[0]
-        PrecisionRecallDisplay.from_predictions(
-            y == minority, proba[:, column], ax=ax, name=name, **style)
+        display = PrecisionRecallDisplay.from_predictions(
+            y == minority, proba[:, column], ax=ax, name=name)
+        display.line_.set(**style)
     ax.set(title=f"{data_name}: minority class {minority!r}",
            xlabel=f"recall of class {minority!r}",
            ylabel=f"precision of class {minority!r}")
@@ -211,15 +212,24 @@ candidates = {
     "Weighted.predict_proba_prior": weighted.predict_proba_prior(X_test)[:, 1],
     "true probability": p_true,
 }
+# The unweighted fit and the corrected weighted fit nearly coincide, so they get
+# different markers (hollow circles, crosses) on a subsample of 400 test points.
+markers = {"SoftmaxRegressor.predict_proba": dict(marker="o", s=30,
+                                                  facecolors="none",
+                                                  edgecolors="tab:blue"),
+           "Weighted.predict_proba": dict(marker=".", s=12, color="tab:orange"),
+           "Weighted.predict_proba_prior": dict(marker="x", s=14,
+                                                color="tab:green")}
+subset = rng.choice(len(p_true), 400, replace=False)
 fig, ax = plt.subplots(figsize=(5, 5))
 for name, proba in candidates.items():
     print(f"{name:31s} log-loss {log_loss(y_test, proba):.4f}, "
           f"mean |p - p_true| {np.abs(proba - p_true).mean():.4f}")
     if name != "true probability":
-        ax.scatter(p_true, proba, s=2, label=name)
+        ax.scatter(p_true[subset], proba[subset], label=name, **markers[name])
 ax.plot([0, 1], [0, 1], "k:", lw=1)
 ax.set(xlabel="true P(y = 1 | x)", ylabel="predicted", title="well-specified data")
-ax.legend(markerscale=5, fontsize=8)
+ax.legend(fontsize=8)
 fig.tight_layout()
 
 # %%
