@@ -21,6 +21,22 @@ extensions = [
     "sphinx.ext.doctest",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
+    # MathJax 3.2.2 from the docs extra, copied into _static/mathjax: the built
+    # site renders its math offline (no CDN)
+    "sphinx-mathjax-offline",
+]
+
+# Every cross-reference to skce's public API must resolve (with -W, a dangling one
+# fails the build). Two kinds are exempt: other projects' objects (the build is
+# offline, so there are no intersphinx inventories to resolve them against) and
+# skce's private names (modules and helpers with a leading underscore have no API
+# page by design).
+nitpicky = True
+nitpick_ignore_regex = [
+    (r"py:.*", r"(numpy|scipy|sklearn|pandas|dask|dask_ml|distributed|torch|"
+               r"skl2onnx|onnxruntime|skops|mlflow)(\..*)?"),
+    (r"py:.*", r"(.*\.)?_[^.]*(\..*)?"),  # skce._fit, _validate_extra, ...
+    (r"py:func", r"curvature_bound"),  # skce.solvers._base.curvature_bound
 ]
 
 autosummary_generate = True
@@ -36,7 +52,7 @@ numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
 templates_path = ["_templates"]
 exclude_patterns = ["_build", "_generated", "Thumbs.db", ".DS_Store",
-                    "sg_execution_times.rst"]
+                    "sg_execution_times.rst", "**/sg_execution_times.rst"]
 html_theme = "pydata_sphinx_theme"
 html_title = "skce"
 html_theme_options = {"navigation_depth": 2, "show_toc_level": 2}
@@ -58,6 +74,8 @@ sphinx_gallery_conf = {
     "image_scrapers": ("matplotlib",),
     "backreferences_dir": "auto_examples",
     "doc_module": ("skce",),
+    # its page loads jQuery and DataTables from CDNs: the site must work offline
+    "write_computation_times": False,
 }
 
 
@@ -75,6 +93,38 @@ def _write_backend_table(app):
     os.makedirs(out, exist_ok=True)
     with open(os.path.join(out, "backends.rst"), "w") as f:
         f.write("\n".join(lines) + "\n")
+
+
+def _benchmark_substitutions():
+    """rst substitutions for the benchmark numbers the pages quote, read from
+    benchmarks/results/latest.json (never retyped): ``|bench-<problem>-<column>|``
+    with column auto, lbfgs, newton-cg (skce's), sklearn (the fastest
+    LogisticRegression solver) and sklearn-solver (its name), and
+    ``|bench-<problem>-shape|``; seconds to 1e-6 relative objective."""
+    import importlib.util
+    import json
+    from pathlib import Path
+
+    root = Path(skce.__file__).resolve().parent.parent / "benchmarks"
+    spec = importlib.util.spec_from_file_location("readme_table",
+                                                  root / "readme_table.py")
+    table = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(table)
+    results = json.loads((root / "results" / "latest.json").read_text())
+    subs = {}
+    for name, res in results["time"].items():
+        runs = res["runs"]
+        n, d = table._shape(results["problems"][name])
+        subs[f"{name}-shape"] = f"{n:,} x {d:,}"
+        for column, run in (("auto", "skce default (auto)"), ("lbfgs", "skce lbfgs"),
+                            ("newton-cg", "skce newton-cg")):
+            subs[f"{name}-{column}"] = table._t(runs[run]["time_to"][table.EPS])
+        best, t_best = table._fastest_sklearn(runs)
+        subs[f"{name}-sklearn"], subs[f"{name}-sklearn-solver"] = table._t(t_best), best
+    return "\n".join(f".. |bench-{k}| replace:: {v}" for k, v in subs.items())
+
+
+rst_prolog = _benchmark_substitutions()
 
 
 def setup(app):

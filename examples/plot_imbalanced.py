@@ -130,8 +130,10 @@ print(table.to_string())
 # model with an intercept: the intercept is free and unpenalized, so training on
 # ``W x + b + tau * log(prior)`` is a change of variables for ``b``. The optimum
 # ``W`` is unchanged, and the fitted intercept is the ordinary one minus
-# ``tau * log(prior)``, which is the post-hoc shift. The two forms differ in what
-# ``intercept_`` holds, and they differ as models only with ``fit_intercept=False``.
+# ``tau * log(prior)``, which is the post-hoc shift. Both fits therefore end with
+# the same ``coef_`` and ``intercept_`` (the post-hoc one folds its shift into
+# ``intercept_`` and keeps the ordinary intercept as ``raw_intercept_``); they
+# differ as models only with ``fit_intercept=False``.
 
 # %%
 # Confusion matrices
@@ -152,19 +154,35 @@ fig.tight_layout()
 # %%
 # Precision-recall curves for the minority class
 # ----------------------------------------------
-# Ranked by the out-of-fold probability of the minority class.
-fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
+# Ranked by the out-of-fold probability of the minority class. Curves that
+# coincide (the corrections rank the samples almost alike) are told apart by
+# their line styles; the legend gives each one's average precision (AP).
+styles = {"SoftmaxRegressor": dict(color="black", linestyle="-", lw=2.5),
+          "Weighted (defaults: balanced)": dict(color="tab:blue", linestyle="--",
+                                                lw=2),
+          "focal_gamma=2 (+ balanced)": dict(color="tab:orange", linestyle="-.",
+                                             lw=2),
+          "tau=1, post-hoc": dict(color="tab:green", linestyle=":", lw=2.5)}
+fig, axes = plt.subplots(1, 2, figsize=(12, 4.8))
 for ax, (data_name, (thin, minority)) in zip(axes, datasets.items(), strict=True):
     X, y = thin(0)
-    for name in ["SoftmaxRegressor", "Weighted (defaults: balanced)",
-                 "focal_gamma=2 (+ balanced)", "tau=1, post-hoc"]:
+    for name, style in styles.items():
         pipe = make_pipeline(StandardScaler(), models[name])
         proba = cross_val_predict(pipe, X, y, cv=folds, method="predict_proba")
         column = np.flatnonzero(np.unique(y) == minority)[0]
-        PrecisionRecallDisplay.from_predictions(
+        display = PrecisionRecallDisplay.from_predictions(
             y == minority, proba[:, column], ax=ax, name=name)
-    ax.set_title(f"{data_name}: class {minority!r}")
+        display.line_.set(**style)
+    ax.set(title=f"{data_name}: minority class {minority!r}",
+           xlabel=f"recall of class {minority!r}",
+           ylabel=f"precision of class {minority!r}")
+    ax.legend(loc="lower left", fontsize=9)
 fig.tight_layout()
+
+# %%
+# Where the curves coincide (on the breast-cancer problem, all four: every model
+# ranks the few malignant samples alike), the line styles show through one
+# another; the legends' AP values tell the models apart.
 
 # %%
 # Probabilities: ``predict_proba`` versus ``predict_proba_prior``
@@ -194,15 +212,24 @@ candidates = {
     "Weighted.predict_proba_prior": weighted.predict_proba_prior(X_test)[:, 1],
     "true probability": p_true,
 }
+# The unweighted fit and the corrected weighted fit nearly coincide, so they get
+# different markers (hollow circles, crosses) on a subsample of 400 test points.
+markers = {"SoftmaxRegressor.predict_proba": dict(marker="o", s=30,
+                                                  facecolors="none",
+                                                  edgecolors="tab:blue"),
+           "Weighted.predict_proba": dict(marker=".", s=12, color="tab:orange"),
+           "Weighted.predict_proba_prior": dict(marker="x", s=14,
+                                                color="tab:green")}
+subset = rng.choice(len(p_true), 400, replace=False)
 fig, ax = plt.subplots(figsize=(5, 5))
 for name, proba in candidates.items():
     print(f"{name:31s} log-loss {log_loss(y_test, proba):.4f}, "
           f"mean |p - p_true| {np.abs(proba - p_true).mean():.4f}")
     if name != "true probability":
-        ax.scatter(p_true, proba, s=2, label=name)
+        ax.scatter(p_true[subset], proba[subset], label=name, **markers[name])
 ax.plot([0, 1], [0, 1], "k:", lw=1)
 ax.set(xlabel="true P(y = 1 | x)", ylabel="predicted", title="well-specified data")
-ax.legend(markerscale=5, fontsize=8)
+ax.legend(fontsize=8)
 fig.tight_layout()
 
 # %%

@@ -27,7 +27,7 @@ from ._loss import (
 from ._weights import class_weight_vector
 from ._xp import namespace
 from .backends import backend_for
-from .solvers import resolve_solver, solver_traits
+from .solvers import DOC_LINK_TEMPLATE, resolve_solver, solver_traits
 
 
 def _has_stochastic_solver(self):
@@ -72,6 +72,9 @@ class BaseCEClassifier(ClassifierMixin, BaseEstimator):
     """
 
     _class_weight_strategies = ("balanced",)
+    # the HTML repr's "?" opens the class's page of skce's API reference
+    _doc_link_module = "skce"
+    _doc_link_template = DOC_LINK_TEMPLATE
 
     # ----------------------------------------------------------------- hooks
     def _make_loss(self, n_classes):
@@ -96,8 +99,10 @@ class BaseCEClassifier(ClassifierMixin, BaseEstimator):
         """Extra fitted attributes, ``{name: host array or None}``."""
         return {}
 
-    def _logit_shift(self):
-        """A shift added to the logits by ``decision_function``, or None."""
+    def _posthoc_offset(self, class_mass, n_outputs):
+        """A logit shift applied after training, or None: the driver folds it
+        into ``intercept_`` (so that ``decision_function(X) == X @ coef_.T +
+        intercept_``) and keeps the fitted intercept as ``raw_intercept_``."""
         return None
 
     # -------------------------------------------------------------- fitting
@@ -199,9 +204,6 @@ class BaseCEClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self)
         X = backend_for(X).check_predict_X(self, X, method)
         scores = self._linear_scores(X)
-        shift = self._logit_shift()
-        if shift is not None:
-            scores = scores + shift
         return scores[:, 0] if scores.shape[1] == 1 else scores
 
     def predict(self, X):

@@ -119,9 +119,11 @@ def _fold_params(params, n_samples, rows):
 
 
 def _flat_params(est):
-    """The fitted coefficients in the objective's layout, intercept last:
+    """The fitted coefficients in the objective's layout, intercept last (the
+    fitted one: without a post-hoc logit offset, which ``intercept_`` includes):
     ndarray of shape (n_outputs, n_features + 1)."""
-    coef, intercept = to_numpy(est.coef_), to_numpy(est.intercept_)
+    coef = to_numpy(est.coef_)
+    intercept = to_numpy(getattr(est, "raw_intercept_", est.intercept_))
     return np.hstack([coef, intercept[:, None]])
 
 
@@ -379,6 +381,10 @@ class _CVMixin:
             dtype = to_numpy(model.coef_).dtype
             coef, intercept = start[:, :-1].astype(dtype), start[:, -1].astype(dtype)
             model.coef_ = _place_like(model.coef_, coef)
+            if hasattr(model, "raw_intercept_"):  # a post-hoc offset: keep it
+                offset = to_numpy(model.intercept_) - to_numpy(model.raw_intercept_)
+                model.raw_intercept_ = _place_like(model.raw_intercept_, intercept)
+                intercept = intercept + offset.astype(dtype)
             model.intercept_ = _place_like(model.intercept_, intercept)
         fitted = {k: v for k, v in vars(model).items()
                   if k not in model.get_params(deep=False)}
@@ -489,7 +495,8 @@ _CV_ATTRS_DOC = """\
         Iterations (epochs for stochastic solvers) of each path point's fit.
     coefs_paths_ : ndarray of shape (n_alphas, n_folds, n_outputs, \
 n_features + 1), or with a leading n_l1_ratios axis
-        Each point's coefficients on each fold, the intercept last.
+        Each point's coefficients on each fold, the fitted intercept last
+        (without a post-hoc logit offset, as ``raw_intercept_``).
     coef_, intercept_, classes_, n_features_in_, feature_names_in_, \
 loss_curve_, solver_, stop_reason_
         Those of the base estimator fitted at the chosen point."""

@@ -8,6 +8,7 @@ it was before the call.
 """
 
 import copy
+import dataclasses
 import os
 import sys
 import warnings
@@ -116,7 +117,9 @@ def start_params(estimator, problem, *, warm, partial):
     if warm:
         params[:d] = to_numpy(estimator.coef_).T
         if objective.fit_intercept:
-            params[d] = to_numpy(estimator.intercept_)
+            # the fitted intercept, without a post-hoc offset folded in
+            params[d] = to_numpy(getattr(estimator, "raw_intercept_",
+                                         estimator.intercept_))
             seen = getattr(estimator, "_class_mass_seen", None)
             if problem.offset is not None and seen is not None:
                 # the training offset moved with the class counts (partial_fit):
@@ -180,8 +183,9 @@ def solve(estimator, objective, solver, traits, params, *, partial, warm, max_it
     try:
         if stochastic:
             key = problem_key(est, objective)
-            loop = copy.deepcopy(est._loop) if carry else \
-                init_loop_state(solver, params)
+            loop = init_loop_state(solver, params)
+            if carry:
+                loop = from_plain(copy.deepcopy(est._loop), loop)
             if carry and getattr(loop, "problem_key", key) != key:
                 # the problem changed (alpha, weights, loss, data...): moments,
                 # schedule and rate of another problem would mislead; keep only
@@ -269,6 +273,12 @@ def store(estimator, run, problem):
             backend.separated(data, problem.sample_weight, coef, intercept):
         warn_separated(float(np.abs(coef).max()))
     est.coef_ = backend.place(data, coef)
+    offset = est._posthoc_offset(problem.class_mass, coef.shape[0])
+    if offset is not None:  # in intercept_: decision_function = X coef_.T + intercept_
+        est.raw_intercept_ = backend.place(data, intercept)
+        intercept = intercept + np.asarray(offset, dtype=intercept.dtype)
+    elif hasattr(est, "raw_intercept_"):  # a previous fit's, now stale
+        del est.raw_intercept_
     est.intercept_ = backend.place(data, intercept)
     est.classes_ = backend.place(data, data.classes)
     est._class_mass_seen = backend.place(data, problem.class_mass)
@@ -291,9 +301,65 @@ def store(estimator, run, problem):
     est.stop_reason_ = monitor.stop_reason or run.stop_reason
     est.solver_ = run.solver
     if run.stochastic:
-        est._loop = run.loop
+        est._loop = to_plain(run.loop)
         if run.partial:
             est._rng = run.rng
+
+
+def to_plain(value):
+    """``value`` with every dataclass and named tuple turned into a dict of its
+    fields, recursively: what a fitted estimator stores of the loop and optimizer
+    state (``_loop``), so that it holds only numpy arrays, numbers, strings, lists
+    and dicts, which pickle and skops load without trusting skce's private
+    classes. :func:`from_plain` turns it back."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_plain(getattr(value, f.name))
+                for f in dataclasses.fields(value)}
+    if isinstance(value, tuple) and hasattr(value, "_fields"):
+        return {name: to_plain(v) for name, v in zip(value._fields, value,
+                                                     strict=True)}
+    if isinstance(value, dict):
+        return {k: to_plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(to_plain(v) for v in value)
+    return value
+
+
+def from_plain(plain, template):
+    """The inverse of :func:`to_plain`, guided by ``template``, a fresh value of
+    the type to rebuild (``init_loop_state(solver, params)``): a dict becomes the
+    template's dataclass (fields it lacks keep the template's values) or named
+    tuple (when the fields match exactly). Anything else is returned as it is: a
+    state stored for another optimizer stays a dict, which ``run_epochs`` then
+    replaces with a fresh state as it does for any state of another type."""
+    if not isinstance(plain, dict):
+        return plain
+    if dataclasses.is_dataclass(template) and not isinstance(template, type):
+        return dataclasses.replace(template, **{
+            f.name: from_plain(plain[f.name], getattr(template, f.name))
+            for f in dataclasses.fields(template) if f.name in plain and f.init})
+    if isinstance(template, tuple) and hasattr(template, "_fields"):
+        if set(plain) != set(template._fields):
+            return plain
+        return type(template)(**{name: from_plain(plain[name], getattr(template,
+                                                                       name))
+                                 for name in template._fields})
+    if isinstance(template, dict):
+        return {k: from_plain(v, template.get(k)) for k, v in plain.items()}
+    return plain
+
+
+def loop_state(estimator):
+    """The fitted estimator's stored loop state (``_loop``) as the
+    :class:`~skce._training.LoopState` the training loop uses, or None."""
+    plain = getattr(estimator, "_loop", None)
+    if plain is None:
+        return None
+    solver = estimator.solver_
+    shape = (estimator.coef_.shape[1] + estimator.fit_intercept,
+             estimator.coef_.shape[0])
+    return from_plain(copy.deepcopy(plain),
+                      init_loop_state(solver, np.zeros(shape)))
 
 
 def problem_key(estimator, objective):

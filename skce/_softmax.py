@@ -4,17 +4,21 @@ from ._base import BaseCEClassifier
 
 
 class SoftmaxRegressor(BaseCEClassifier):
-    """Softmax regression (multinomial logistic regression), a linear classifier.
+    r"""Softmax regression (multinomial logistic regression), a linear classifier.
 
     Minimizes the penalized, weighted cross-entropy
 
-        f(W, b) = sum_i s_i CE(T_i, softmax(W x_i + b)) / sum_i s_i
-                  + alpha * ((1 - l1_ratio) / 2 * ||W||_F^2 + l1_ratio * ||W||_1)
+    .. math::
 
-    with s_i = sample_weight_i * class_weight[y_i] and T_i the (label-smoothed or
-    soft) target distribution. Binary problems use one logit and the sigmoid, as
-    scikit-learn's LogisticRegression does; with l1_ratio=0 the optimum equals
-    LogisticRegression's with ``C = 1 / (alpha * sum_i s_i)``.
+        f(W, b) &= \frac{\sum_i s_i \, \mathrm{CE}\big(T_i,
+        \operatorname{softmax}(W x_i + b)\big)}{\sum_i s_i} \\
+        &\quad + \alpha \Big(\frac{1 - \rho}{2} \|W\|_F^2 + \rho \|W\|_1\Big)
+
+    with :math:`\rho` = ``l1_ratio``, :math:`s_i` = ``sample_weight[i] *
+    class_weight[y_i]`` and :math:`T_i` the (label-smoothed or soft) target
+    distribution. Binary problems use one logit and the sigmoid, as scikit-learn's
+    LogisticRegression does; with ``l1_ratio=0`` the optimum equals
+    LogisticRegression's with :math:`C = 1 / (\alpha \sum_i s_i)`.
 
     Parameters
     ----------

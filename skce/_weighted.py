@@ -27,16 +27,21 @@ class WeightedCEClassifier(BaseCEClassifier):
 
     Minimizes
 
-        f(W, b) = sum_i s_i FL_gamma(T_i, link(W x_i + b + o)) / sum_i s_i
-                  + alpha * ((1 - l1_ratio) / 2 * ||W||_F^2 + l1_ratio * ||W||_1)
+    .. math::
 
-    with s_i = sample_weight_i * w_{y_i} (class weights, normalized so that
-    sum_c w_c n_c = n), FL_gamma the focal loss (the cross-entropy when
-    ``focal_gamma=0``) and o = tau * log(prior) the loss-time logit adjustment
-    (zero unless ``tau > 0`` and ``logit_adjustment="loss"``). Binary problems use one
-    logit and the sigmoid. Every solver, soft targets, label smoothing, warm starts,
-    early stopping and ``partial_fit`` work as in :class:`SoftmaxRegressor`; with
-    ``class_weight=None, focal_gamma=0, tau=0`` the two estimators are the same model.
+        f(W, b) &= \\frac{\\sum_i s_i \\, \\mathrm{FL}_\\gamma\\big(T_i,
+        \\operatorname{link}(W x_i + b + o)\\big)}{\\sum_i s_i} \\\\
+        &\\quad + \\alpha \\Big(\\frac{1 - \\rho}{2} \\|W\\|_F^2 + \\rho \\|W\\|_1\\Big)
+
+    with :math:`\\rho` = ``l1_ratio``, :math:`s_i = \\mathtt{sample\\_weight}_i \\,
+    w_{y_i}` (class weights, normalized so that :math:`\\sum_c w_c n_c = n`),
+    :math:`\\mathrm{FL}_\\gamma` the focal loss (the cross-entropy when
+    ``focal_gamma=0``) and :math:`o = \\tau \\log(\\text{prior})` the loss-time
+    logit adjustment (zero unless ``tau > 0`` and ``logit_adjustment="loss"``).
+    Binary problems use one logit and the sigmoid. Every solver, soft targets, label
+    smoothing, warm starts, early stopping and ``partial_fit`` work as in
+    :class:`SoftmaxRegressor`; with ``class_weight=None, focal_gamma=0, tau=0`` the
+    two estimators are the same model.
 
     Three ways to correct for imbalance, usable alone or together:
 
@@ -50,19 +55,24 @@ class WeightedCEClassifier(BaseCEClassifier):
       - ``logit_adjustment="loss"`` (loss-time): training adds tau * log(prior_c)
         to the logits; prediction uses the raw logits, so ``coef_`` and
         ``intercept_`` alone are the adjusted classifier.
-      - ``logit_adjustment="post-hoc"``: an ordinary fit; ``decision_function``
-        (hence ``predict``) subtracts tau * log(prior_c) from its logits (the
-        shift is stored as ``logit_offset_``; ``intercept_`` stays the ordinary
-        one).
+      - ``logit_adjustment="post-hoc"``: an ordinary fit, then tau * log(prior_c)
+        is subtracted from the logits. The shift is stored as ``logit_offset_``
+        and folded into ``intercept_``; the intercept the solver fitted is kept
+        as ``raw_intercept_`` (``intercept_ = raw_intercept_ + logit_offset_``).
+        So ``decision_function(X) == X @ coef_.T + intercept_`` always holds, as
+        for every scikit-learn linear classifier, and whatever reads ``coef_``
+        and ``intercept_`` (shap's ``LinearExplainer``, ONNX or PMML converters,
+        scoring code written by hand) sees the adjusted model.
 
       **Which one.** For this linear model with ``fit_intercept=True`` the two give
       the same classifier: the intercept is free and unpenalized, so training on
       W x + b + o is a change of variables b' = b + o, the optimum W is unchanged
       and the fitted b is the ordinary one minus o (the solvers even take the same
       path; the tests check the equality). The difference is then what the fitted
-      attributes mean: use the loss-time form when the deployed coefficients must
-      carry the adjustment themselves (exporting ``coef_``/``intercept_``), the
-      post-hoc form to keep the ordinary intercept and see the shift separately.
+      attributes hold: both give (nearly) the same ``coef_`` and ``intercept_``;
+      the post-hoc form also keeps the ordinary intercept (``raw_intercept_``)
+      and the shift (``logit_offset_``) separately, and does not change what
+      training minimizes.
       With ``fit_intercept=False`` they differ: the loss-time offset can only be
       absorbed by tilting W, which distorts the boundary, while the post-hoc shift
       still moves the logits exactly; prefer post-hoc there. (Menon et al. found
@@ -133,10 +143,17 @@ default="balanced"
         the class weights); the priors of the logit adjustment and of
         ``predict_proba_prior``.
     logit_offset_ : ndarray of shape (1,) or (n_classes,)
-        Added to ``X @ coef_.T + intercept_`` by ``decision_function``: the post-hoc
-        adjustment, zeros otherwise.
+        The post-hoc logit adjustment, ``-tau * log(class_prior_)`` as a logit shift
+        (zeros otherwise); already included in ``intercept_``.
     coef_ : ndarray of shape (1, n_features) or (n_classes, n_features)
     intercept_ : ndarray of shape (1,) or (n_classes,)
+        The intercept of ``decision_function``: ``decision_function(X) == X @
+        coef_.T + intercept_``, the post-hoc adjustment included (so with
+        ``fit_intercept=False`` and a post-hoc adjustment it is
+        ``logit_offset_``, not zero).
+    raw_intercept_ : ndarray of shape (1,) or (n_classes,)
+        The intercept the solver fitted: ``intercept_ - logit_offset_`` (equal to
+        ``intercept_`` unless ``logit_adjustment="post-hoc"`` with ``tau > 0``).
     n_features_in_ : int
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
     n_iter_ : int
@@ -273,36 +290,39 @@ default="balanced"
         n_outputs = 1 if len(mass) == 2 else len(mass)
         return _logit_vector(self.tau * self._log_prior(mass), n_outputs).astype(dtype)
 
+    def _posthoc_offset(self, class_mass, n_outputs):
+        """``logit_offset_``: -tau * log(prior) for the post-hoc adjustment, else
+        zeros (float64; the driver folds it into ``intercept_``)."""
+        post_hoc = self.logit_adjustment == "post-hoc" and self.tau > 0
+        return _logit_vector(
+            -self.tau * self._log_prior(class_mass) if post_hoc
+            else np.zeros(len(class_mass)), n_outputs)
+
     def _fitted_extras(self, class_mass, class_weight, n_outputs, dtype):
         """class_weight_, class_prior_, logit_offset_ and predict_proba_prior's
         shift, from the class mass (accumulated over partial_fit calls)."""
         mass, w = np.asarray(class_mass, dtype=np.float64), class_weight
         log_prior = self._log_prior(mass)
-        post_hoc = self.logit_adjustment == "post-hoc" and self.tau > 0
-        loss_time = self.logit_adjustment == "loss" and self.tau > 0
-        # predict_proba_prior's shift of the raw logits: + tau log prior (loss-time)
-        # - log w (undo the weights); None when a zero weight makes it undefined
+        # predict_proba_prior's shift of X @ coef_.T + intercept_: + tau log prior
+        # (undoes the loss-time adjustment, or the post-hoc one folded into
+        # intercept_), - log w (undoes the weights); None when a zero weight
+        # makes it undefined
         with np.errstate(divide="ignore"):
-            undo = (self.tau * log_prior if loss_time else 0.0) - np.log(w)
+            undo = self.tau * log_prior - np.log(w)
         return {
             "class_weight_": w,
             "class_prior_": mass / mass.sum(),
-            "logit_offset_": _logit_vector(
-                -self.tau * log_prior if post_hoc else np.zeros(len(mass)),
-                n_outputs).astype(dtype),
+            "logit_offset_": self._posthoc_offset(mass, n_outputs).astype(dtype),
             "_prior_offset": _logit_vector(undo, n_outputs).astype(dtype)
             if np.all(w > 0) else None,
         }
 
-    def _logit_shift(self):
-        xp, _ = namespace(self.logit_offset_)
-        return self.logit_offset_ if bool(xp.any(self.logit_offset_ != 0)) else None
-
     # ----------------------------------------------------------- prediction
     def decision_function(self, X):
-        """Logits ``X @ coef_.T + intercept_ + logit_offset_``.
+        """Logits ``X @ coef_.T + intercept_``.
 
-        ``logit_offset_`` is the post-hoc logit adjustment (zeros otherwise).
+        ``intercept_`` includes the post-hoc logit adjustment ``logit_offset_``
+        (zeros otherwise): ``intercept_ = raw_intercept_ + logit_offset_``.
 
         Parameters
         ----------

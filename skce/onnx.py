@@ -7,9 +7,9 @@ It needs the optional extra::
 
     pip install "skce[onnx]"    # skl2onnx and onnxruntime
 
-The graph computes the logits ``z = X @ coef_.T + intercept_ + logit_offset_``
-(``logit_offset_`` only for :class:`~skce.WeightedCEClassifier`: its post-hoc logit
-adjustment) and from them
+The graph computes the logits ``z = X @ coef_.T + intercept_`` (for
+:class:`~skce.WeightedCEClassifier`, ``intercept_`` includes the post-hoc logit
+adjustment ``logit_offset_``) and from them
 
 - the label, as ``predict`` does: ``classes_[argmax(z)]``, or for binary models
   (one logit) ``classes_[1]`` when ``z > 0``, else ``classes_[0]``;
@@ -85,8 +85,8 @@ import skce
 __all__ = ["ESTIMATORS"]
 
 # The classes to register. A class added to skce later (e.g. a cross-validated
-# variant with the same fitted attributes: coef_, intercept_, classes_ and
-# optionally logit_offset_) is registered by naming it here; names skce does not
+# variant with the same fitted attributes: coef_, classes_ and intercept_, the
+# decision function's) is registered by naming it here; names skce does not
 # define are skipped.
 _ESTIMATOR_NAMES = (
     "SoftmaxRegressor",
@@ -149,7 +149,8 @@ def _shape_calculator(operator):
 
 
 def _converter(scope, operator, container):
-    """Logits z = X @ coef_.T + (intercept_ + logit_offset_); for binary models
+    """Logits z = X @ coef_.T + intercept_ (the decision function's intercept,
+    post-hoc logit offsets included); for binary models
     the two-column logits [-z, z], so that ArgMax picks class 1 exactly when z > 0
     (ties to class 0, as ``predict``) and Sigmoid gives ``predict_proba``."""
     model = operator.raw_operator
@@ -160,9 +161,6 @@ def _converter(scope, operator, container):
 
     coef = np.asarray(model.coef_, dtype=np.float64)
     bias = np.asarray(model.intercept_, dtype=np.float64)
-    offset = getattr(model, "logit_offset_", None)
-    if offset is not None:
-        bias = bias + np.asarray(offset, dtype=np.float64)
 
     def initializer(name, array, proto_type):
         full = scope.get_unique_variable_name(name)

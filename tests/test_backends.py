@@ -44,7 +44,8 @@ def independent_objective(model, X, y, *, alpha, l1_ratio=0.0, sample_weight=Non
     (0, z_i); s_i = sample_weight_i * class_weight_[y_i]; FL = -sum_k T_k
     (1 - q_k)^gamma log q_k (gamma = 0: the cross-entropy)."""
     W = to_numpy(model.coef_).astype(np.float64)
-    b = to_numpy(model.intercept_).astype(np.float64)
+    # the fitted intercept: a post-hoc offset in intercept_ is not trained
+    b = to_numpy(getattr(model, "raw_intercept_", model.intercept_)).astype(np.float64)
     Z = X @ W.T + b
     if offset is not None:
         Z = Z + offset

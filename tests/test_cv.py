@@ -273,6 +273,25 @@ def test_path_tol_auto():
     assert not np.array_equal(auto.scores_, tight.scores_)
 
 
+@pytest.mark.parametrize("refit", [True, False])
+def test_post_hoc_offset_in_intercept_raw_on_the_path(refit):
+    """intercept_ holds the post-hoc logit offset (decision_function = X coef_.T +
+    intercept_), the path and the warm starts hold the fitted (raw) intercept."""
+    X, y, folds = _data(load_wine)
+    keep = y != 2
+    X, y = X[keep][:90], y[keep][:90]
+    kw = dict(class_weight=None, tau=1.0, logit_adjustment="post-hoc")
+    cv = WeightedCEClassifierCV(alphas=2, cv=3, refit=refit, **kw).fit(X, y)
+    assert_allclose(cv.intercept_, cv.raw_intercept_ + cv.logit_offset_)
+    assert_allclose(cv.decision_function(X), X @ cv.coef_[0] + cv.intercept_[0])
+    best = list(cv.alphas_).index(cv.alpha_)
+    if refit:
+        one = WeightedCEClassifier(alpha=cv.alpha_, tol=1e-10, **kw).fit(X, y)
+        assert_allclose(cv.intercept_, one.intercept_, atol=1e-5)
+    else:
+        assert_allclose(cv.raw_intercept_, cv.coefs_paths_[best].mean(axis=0)[:, -1])
+
+
 def test_data_errors():
     X, y, _ = _data(load_wine)
     soft = np.eye(3)[y] * 0.8 + 0.2 / 3

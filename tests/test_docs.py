@@ -37,5 +37,26 @@ def test_docs_build_without_warnings(tmp_path):
         capture_output=True, text=True, env=env, timeout=900,
     )
     assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]
-    assert (tmp_path / "html" / "index.html").exists()
-    assert (tmp_path / "html" / "auto_examples" / "index.html").exists()
+    html = tmp_path / "html"
+    assert (html / "index.html").exists()
+    assert (html / "auto_examples" / "index.html").exists()
+    # every class of the HTML repr's "?" links has its API page
+    import skce
+
+    for name in skce.TRUSTED_TYPES:
+        assert (html / "generated" / f"{name}.html").exists(), name
+    assert (html / "generated" / "skce.solvers.Auto.html").exists()
+    # math renders offline: MathJax is served from the site itself, no CDN
+    page = (html / "user_guide" / "cross_entropy.html").read_text()
+    assert 'src="../_static/mathjax/tex-chtml.js' in page
+    assert "cdn.jsdelivr" not in page
+    assert (html / "_static" / "mathjax" / "tex-chtml.js").stat().st_size > 100_000
+    import re
+
+    remote = re.compile(r'<(?:script|link)[^>]+(?:src|href)="https?://')
+    online = [str(p.relative_to(html)) for p in html.rglob("*.html")
+              if remote.search(p.read_text(errors="replace"))]
+    assert not online, f"pages that load scripts or styles from the network: {online}"
+    api = (html / "generated" / "skce.SoftmaxRegressor.html").read_text()
+    assert r"\frac{\sum_i s_i" in api  # the docstring's formula, as math
+    assert 'class="math' in api

@@ -136,11 +136,12 @@ def test_model_fitted_in_float32(name, dtype):
 @pytest.mark.parametrize("name", ["breast_cancer", "iris_imbalanced"])
 def test_post_hoc_offset_matters(name):
     """The post-hoc shift moves the probabilities far beyond the tolerance, so
-    the comparisons above would catch a graph that left logit_offset_ out."""
+    the comparisons above would catch a graph that left logit_offset_ out (it is
+    in intercept_, not in raw_intercept_)."""
     model = _fitted("weighted_post_hoc", name, "int")
     X = _data(name)[0]
     assert np.all(model.logit_offset_ != 0)
-    raw = X @ model.coef_.T + model.intercept_
+    raw = X @ model.coef_.T + model.raw_intercept_
     unshifted = (np.column_stack([expit(-raw[:, 0]), expit(raw[:, 0])])
                  if raw.shape[1] == 1 else softmax(raw, axis=1))
     assert np.abs(unshifted - model.predict_proba(X)).max() > 0.1

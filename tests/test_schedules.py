@@ -9,6 +9,7 @@ from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV
 
 from skce import SoftmaxRegressor
+from skce._fit import loop_state
 from skce.solvers import (
     Adam,
     Adaptive,
@@ -136,7 +137,7 @@ def test_schedule_state_carries_across_partial_fit():
     for _ in range(4):
         clf.partial_fit(X, y, classes=[0, 1, 2])
     assert_allclose([r.learning_rate for r in seen], [1.0, 1.0, 0.5, 0.25])
-    assert clf._loop.schedule_state["scale"] == 0.125
+    assert loop_state(clf).schedule_state["scale"] == 0.125
     assert solver.learning_rate.init()["scale"] == 1.0  # the object is untouched
 
 

@@ -11,6 +11,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.exceptions import ConvergenceWarning
 
 from skce import IterationRecord, SoftmaxRegressor
+from skce._fit import loop_state
 from skce._loss import HardTargets, SoftmaxCrossEntropy
 from skce._objective import Objective
 from skce.solvers import (
@@ -187,9 +188,9 @@ def test_partial_fit_carries_the_optimizer_state():
     for Xh, yh in halves:
         clf.partial_fit(Xh, yh, classes=[0, 1, 2])
     params, state = _manual_adam(halves, 0.1, 1e-2)
-    assert clf._loop.optimizer_state.t == state.t == 2
-    assert_allclose(clf._loop.optimizer_state.m, state.m, rtol=1e-12)
-    assert_allclose(clf._loop.optimizer_state.v, state.v, rtol=1e-12)
+    assert loop_state(clf).optimizer_state.t == state.t == 2
+    assert_allclose(loop_state(clf).optimizer_state.m, state.m, rtol=1e-12)
+    assert_allclose(loop_state(clf).optimizer_state.v, state.v, rtol=1e-12)
     assert_allclose(clf.coef_, params[:-1].T, rtol=1e-12)
     assert_allclose(clf.intercept_, params[-1] - params[-1].mean(), atol=1e-14)
     # a fresh state (no carry) gives a different second step: the carry matters
@@ -214,7 +215,7 @@ def test_partial_fit_carries_the_schedule_position():
     for _ in range(4):
         clf.partial_fit(X, y, classes=[0, 1, 2])
     assert seen == [1.0, 0.5, 0.25, 0.125]
-    assert clf._loop.step == 4 and clf._loop.epoch == 4
+    assert loop_state(clf).step == 4 and loop_state(clf).epoch == 4
 
 
 @pytest.mark.parametrize("name", ["momentum", "adam"])
@@ -242,9 +243,9 @@ def test_warm_start_continues_coefficients_and_optimizer_state():
     solver = Adam(learning_rate=0.05, batch_size=128)
     once = SoftmaxRegressor(solver=solver, max_iter=5).fit(X, y)
     warm = SoftmaxRegressor(solver=solver, max_iter=3, warm_start=True).fit(X, y)
-    assert warm._loop.optimizer_state.t == 3
+    assert loop_state(warm).optimizer_state.t == 3
     warm.set_params(max_iter=2).fit(X, y)
-    assert warm._loop.optimizer_state.t == 5
+    assert loop_state(warm).optimizer_state.t == 5
     assert warm.n_iter_ == 5 and len(warm.loss_curve_) == 5
     assert_array_equal(warm.coef_, once.coef_)
     assert_array_equal(warm.loss_curve_, once.loss_curve_)
@@ -585,7 +586,7 @@ def test_warm_start_resets_state_that_no_longer_fits(capsys):
     assert clf.coef_.shape == (len(np.unique(y)) if len(np.unique(y)) > 2 else 1,
                                X.shape[1])
     assert np.all(clf.intercept_ == 0)
-    assert clf._loop.optimizer_state.m.shape == (X.shape[1], clf.coef_.shape[0])
+    assert loop_state(clf).optimizer_state.m.shape == (X.shape[1], clf.coef_.shape[0])
 
 
 def test_warm_start_auto_rate_follows_alpha():
@@ -598,8 +599,8 @@ def test_warm_start_auto_rate_follows_alpha():
     warm.set_params(alpha=50.0).fit(X, y)
     cold = SoftmaxRegressor(solver="minibatch", max_iter=2, alpha=50.0,
                             random_state=0).fit(X, y)
-    assert_allclose(warm._loop.base_rate, cold._loop.base_rate, rtol=1e-12)
-    assert warm._loop.base_rate <= 1 / 50.0
+    assert_allclose(loop_state(warm).base_rate, loop_state(cold).base_rate, rtol=1e-12)
+    assert loop_state(warm).base_rate <= 1 / 50.0
     assert np.all(np.isfinite(warm.coef_))
 
 

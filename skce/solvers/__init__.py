@@ -45,6 +45,8 @@ from ._schedules import (
     StepDecay,
 )
 
+#: The solver names ``solver=`` accepts, each mapped to its class (a name stands
+#: for the class's default object).
 SOLVERS = {
     "auto": Auto,
     "lbfgs": LBFGS,
@@ -131,3 +133,20 @@ __all__ = [
     "Schedule", "Constant", "InverseScaling", "StepDecay", "ExponentialDecay",
     "CosineDecay", "Adaptive",
 ]
+
+#: Where the HTML repr's "?" links: the class's page of the API reference, as
+#: scikit-learn's ``_doc_link_template`` (``estimator_module`` is the public path:
+#: ``skce`` or ``skce.solvers``).
+DOC_LINK_TEMPLATE = ("https://skce.readthedocs.io/en/stable/generated/"
+                     "{estimator_module}.{estimator_name}.html")
+for _base in (FullBatchSolver, FirstOrderSolver, Schedule):
+    _base._doc_link_module = "skce"
+    _base._doc_link_template = DOC_LINK_TEMPLATE
+del _base
+
+# Public classes carry their public path (numpy's ``set_module``): pickles, skops
+# files and reprs name ``skce.solvers.Adam``, not the private module.
+for _obj in map(globals().get, __all__):
+    if isinstance(_obj, type) and _obj.__module__.startswith("skce.solvers._"):
+        _obj.__module__ = __name__
+del _obj

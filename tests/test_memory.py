@@ -1,0 +1,71 @@
+"""Peak extra memory of ``fit`` for every solver: below the size of X.
+
+``tracemalloc`` sees numpy's and scipy's allocations; X is made before tracing
+starts, so the peak is what the fit itself needed. A copy of X, or a float64
+upcast of a float32 X, would alone reach 1 x X (2 x X). The wide sparse case,
+where a parameter vector is larger than X and L-BFGS's history of 20 of them
+cannot fit in 1 x X, is covered by ``Auto``'s memory rule (test_full_batch) and
+by the memory table of ``benchmarks/scale.py``.
+"""
+import tracemalloc
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from skce import SoftmaxRegressor
+from skce._xp import nbytes
+
+ALL = ["lbfgs", "newton-cg", "gd", "saga", "sgd", "minibatch", "momentum",
+       "nesterov", "adagrad", "rmsprop", "adam"]
+# one of each kind of loop: quasi-Newton, Newton, proximal gradient, SAGA's table,
+# the stochastic loop (shared by the other stochastic solvers)
+KINDS = ["lbfgs", "newton-cg", "gd", "saga", "adam"]
+MAX_ITER = {"lbfgs": 12, "newton-cg": 3, "gd": 5}  # lbfgs: its history full
+
+
+def _data(kind):
+    rng = np.random.default_rng(0)
+    if kind == "csr":
+        n, d = 40_000, 500
+        rows = np.repeat(np.arange(n), 20)
+        X = sp.csr_matrix((rng.normal(size=20 * n), (rows, rng.integers(0, d, 20 * n))),
+                          shape=(n, d))
+        X.sum_duplicates()
+        signal = X[:, :4].toarray()
+    else:
+        n, d = 10_000, 100
+        X = rng.normal(size=(n, d)).astype(np.float32 if kind == "f32" else
+                                           np.float64)
+        signal = X[:, :4]
+    y = np.argmax(signal + rng.gumbel(size=(n, 4)), axis=1)
+    return X, y
+
+
+CASES = [("f64", s, es) for s in ALL for es in (False,)] + \
+    [("f64", s, True) for s in KINDS] + \
+    [(kind, s, es) for kind in ("f32", "csr") for s in KINDS for es in (False, True)]
+
+
+@pytest.mark.parametrize(("kind", "solver", "early_stopping"), CASES)
+def test_fit_peak_memory_below_size_of_X(kind, solver, early_stopping):
+    X, y = _data(kind)
+    before = X.copy()
+    model = SoftmaxRegressor(solver=solver, early_stopping=early_stopping,
+                             max_iter=MAX_ITER.get(solver, 1), random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a few iterations: not converged
+        tracemalloc.start()
+        try:
+            model.fit(X, y)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    assert peak < nbytes(X), (kind, solver, early_stopping, peak / nbytes(X))
+    assert model.coef_.dtype == X.dtype
+    # and X was neither copied in place nor changed
+    if sp.issparse(X):
+        assert (X != before).nnz == 0
+    else:
+        np.testing.assert_array_equal(X, before)
