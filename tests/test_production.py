@@ -142,12 +142,12 @@ def test_post_hoc_warm_start_starts_from_the_raw_intercept():
     clf.fit(X, y)
     assert_allclose(clf.intercept_, before, atol=1e-8)
     assert np.abs(clf.logit_offset_).max() > 0.05
-    # switching the adjustment off: a warm refit from the raw intercept, and no
-    # stale raw_intercept_ left for the next warm start to read
+    # switching the adjustment off: a warm refit from the raw intercept, which
+    # then is intercept_ (the offset is zero)
     raw = clf.raw_intercept_.copy()
     clf.set_params(logit_adjustment="loss", tau=0.0).fit(X, y)
-    assert not hasattr(clf, "raw_intercept_")
     assert_allclose(clf.intercept_, raw, atol=1e-6)
+    assert_array_equal(clf.raw_intercept_, clf.intercept_)
 
 
 def test_html_repr_links_to_the_api_page():
