@@ -56,6 +56,32 @@ Schedule object from skce.solvers; got learning_rate='fast'.
 def _check_common(owner):
     check_learning_rate(owner)
     check_number(owner, "batch_size", owner.batch_size, low=1, integer=True)
+    check_average(owner)
+
+
+def check_average(owner):
+    """``owner.average`` is a bool or a float in [0, 1]; raise ValueError naming it
+    otherwise.
+
+    Examples
+    --------
+    >>> from skce.solvers import SGD
+    >>> from skce.solvers._first_order import check_average
+    >>> check_average(SGD(average=1.5))
+    Traceback (most recent call last):
+        ...
+    ValueError: SGD: average must be True, False or a float in [0, 1] (the fraction \
+of the planned epochs, at the end, whose iterates are averaged); got average=1.5.
+    """
+    a = getattr(owner, "average", False)
+    if isinstance(a, (bool, np.bool_)):
+        return
+    if isinstance(a, numbers.Real) and math.isfinite(a) and 0 <= a <= 1:
+        return
+    raise ValueError(
+        f"{type(owner).__name__}: average must be True, False or a float in [0, 1] "
+        f"(the fraction of the planned epochs, at the end, whose iterates are "
+        f"averaged); got average={a!r}.")
 
 
 def _check_unit(owner, name):
@@ -110,6 +136,17 @@ class SGD(FirstOrderSolver):
         ``partial_fit``); a float is a constant rate; a schedule object gives the
         rate per update.
     batch_size : int, default=1
+    average : bool or float in [0, 1], default=False
+        Polyak-Ruppert tail averaging: the fit returns the mean of the iterates of
+        the last ``average`` of the planned epochs (True: all of them, as
+        ``SGDClassifier(average=True)``; False or 0: the last iterate). With an L1
+        penalty the mean is kept on the support of the last iterate only, so the
+        exact zeros survive. Under ``partial_fit`` each call averages the tail of
+        its own epoch and the next call continues from the mean. The default
+        "auto" rate is annealed to 0 by a cosine, whose last iterate is already
+        a weighted mean: averaging measured no better there (issue 12: the
+        remaining gaps are bias, too few updates, not noise); it helps with a
+        constant ``learning_rate``.
 
     Notes
     -----
@@ -131,9 +168,10 @@ class SGD(FirstOrderSolver):
     True
     """
 
-    def __init__(self, learning_rate="auto", batch_size=1):
+    def __init__(self, learning_rate="auto", batch_size=1, average=False):
         self.learning_rate = learning_rate
         self.batch_size = batch_size
+        self.average = average
 
     @property
     def auto_rate_scale(self):
@@ -164,6 +202,8 @@ class MiniBatchSGD(SGD):
     learning_rate : float, "auto" or Schedule, default="auto"
         As in :class:`SGD`.
     batch_size : int, default=32
+    average : bool or float in [0, 1], default=False
+        As in :class:`SGD`.
 
     Examples
     --------
@@ -172,8 +212,9 @@ class MiniBatchSGD(SGD):
     64
     """
 
-    def __init__(self, learning_rate="auto", batch_size=32):
-        super().__init__(learning_rate=learning_rate, batch_size=batch_size)
+    def __init__(self, learning_rate="auto", batch_size=32, average=False):
+        super().__init__(learning_rate=learning_rate, batch_size=batch_size,
+                         average=average)
 
 
 class Momentum(FirstOrderSolver):
@@ -189,6 +230,8 @@ class Momentum(FirstOrderSolver):
         the planned epochs (``1 / sqrt(1 + epoch)`` under ``partial_fit``).
     momentum : float in [0, 1), default=0.9
     batch_size : int, default=32
+    average : bool or float in [0, 1], default=False
+        As in :class:`SGD`.
 
     Examples
     --------
@@ -197,10 +240,12 @@ class Momentum(FirstOrderSolver):
     0.5
     """
 
-    def __init__(self, learning_rate="auto", momentum=0.9, batch_size=32):
+    def __init__(self, learning_rate="auto", momentum=0.9, batch_size=32,
+                 average=False):
         self.learning_rate = learning_rate
         self.momentum = momentum
         self.batch_size = batch_size
+        self.average = average
 
     @property
     def momentum_scale(self):
@@ -230,6 +275,8 @@ class Nesterov(Momentum):
     learning_rate : float, "auto" or Schedule, default="auto"
     momentum : float in [0, 1), default=0.9
     batch_size : int, default=32
+    average : bool or float in [0, 1], default=False
+        As in :class:`SGD`.
 
     Examples
     --------
@@ -256,6 +303,8 @@ class Adagrad(FirstOrderSolver):
         (``1 / sqrt(1 + epoch)`` under ``partial_fit``).
     epsilon : float, default=1e-8
     batch_size : int, default=32
+    average : bool or float in [0, 1], default=False
+        As in :class:`SGD`.
 
     Examples
     --------
@@ -266,10 +315,12 @@ class Adagrad(FirstOrderSolver):
 
     auto_rate = 1.0
 
-    def __init__(self, learning_rate="auto", epsilon=1e-8, batch_size=32):
+    def __init__(self, learning_rate="auto", epsilon=1e-8, batch_size=32,
+                 average=False):
         self.learning_rate = learning_rate
         self.epsilon = epsilon
         self.batch_size = batch_size
+        self.average = average
 
     def validate(self):
         """Raise ValueError naming a hyperparameter outside its valid range."""
@@ -307,6 +358,8 @@ class RMSprop(FirstOrderSolver):
         (measured: 8e-2 relative objective on digits, 4e-3 with 0.99).
     epsilon : float, default=1e-8
     batch_size : int, default=32
+    average : bool or float in [0, 1], default=False
+        As in :class:`SGD`.
 
     Examples
     --------
@@ -317,11 +370,13 @@ class RMSprop(FirstOrderSolver):
 
     auto_rate = 0.03
 
-    def __init__(self, learning_rate="auto", rho=0.99, epsilon=1e-8, batch_size=32):
+    def __init__(self, learning_rate="auto", rho=0.99, epsilon=1e-8, batch_size=32,
+                 average=False):
         self.learning_rate = learning_rate
         self.rho = rho
         self.epsilon = epsilon
         self.batch_size = batch_size
+        self.average = average
 
     def validate(self):
         """Raise ValueError naming a hyperparameter outside its valid range."""
@@ -362,6 +417,8 @@ class Adam(FirstOrderSolver):
     beta_2 : float in [0, 1), default=0.999
     epsilon : float, default=1e-8
     batch_size : int, default=32
+    average : bool or float in [0, 1], default=False
+        As in :class:`SGD`.
 
     Examples
     --------
@@ -378,12 +435,13 @@ class Adam(FirstOrderSolver):
     decay_without_horizon = False
 
     def __init__(self, learning_rate="auto", beta_1=0.9, beta_2=0.999, epsilon=1e-8,
-                 batch_size=32):
+                 batch_size=32, average=False):
         self.learning_rate = learning_rate
         self.beta_1 = beta_1
         self.beta_2 = beta_2
         self.epsilon = epsilon
         self.batch_size = batch_size
+        self.average = average
 
     def validate(self):
         """Raise ValueError naming a hyperparameter outside its valid range."""
