@@ -227,7 +227,11 @@ def default_epochs(optimizer, n_samples):
     ``ceil(default_steps / batches_per_epoch)`` clipped to ``[min_epochs,
     max_epochs]``; a solver without ``default_steps`` (a user-written one) gets its
     ``default_max_iter`` or 200. The cap keeps fits on tiny data sets, where an
-    epoch is one or two updates, from running tens of thousands of epochs.
+    epoch is one or two updates, from running tens of thousands of epochs. The
+    floor of ``min_epochs`` means the budget of ``default_steps`` updates holds
+    only up to ``default_steps * batch_size / min_epochs`` samples: beyond, a fit
+    runs ``min_epochs`` epochs, ``min_epochs * n_samples / batch_size`` updates
+    (single-sample SGD on a million rows: 10 million).
 
     Examples
     --------
@@ -238,6 +242,8 @@ def default_epochs(optimizer, n_samples):
     >>> default_epochs(Adam(), 150)  # capped
     2000
     >>> default_epochs(Adam(), 10**6)
+    10
+    >>> default_epochs(SGD(), 10**6)  # 10 epochs of 10**6 updates: not 20000
     10
     """
     steps = getattr(optimizer, "default_steps", None)
