@@ -703,8 +703,9 @@ def saga_comparison(quick, budget, log):
             points, t0 = [], [0.0]
 
             def record(rec):
+                # rec.coef is a view of the parameters saga updates in place: copy
                 points.append((time.perf_counter() - t0[0],
-                               *_skce_params_to_coef(rec.coef)))
+                               *_skce_params_to_coef(np.array(rec.coef))))
 
             clf = SoftmaxRegressor(solver="saga", alpha=alpha, l1_ratio=l1_ratio,
                                    tol=1e-12, max_iter=100_000, max_time=budget,
