@@ -96,10 +96,11 @@ class SAGA(FullBatchSolver):
     shrink and the mean-gradient term of the steps it skipped, in closed form) only
     when a drawn sample reads it, so a step costs O(nnz of its rows x n_outputs)
     plus numpy's per-call overhead (measured on a shared 2-core machine, 20,000 x
-    50,000 CSR with 20 nnz a row, 5 classes, batches of 32: 0.53 s an epoch against
-    2.4 s for dense updates; scikit-learn's compiled saga 0.02 s, sag 0.03 s). With L1 on sparse X every
-    step still updates all ``(n_features + 1) x n_outputs`` parameters (the
-    composition of skipped proximal steps has no closed form this code uses).
+    50,000 CSR with 20 nnz a row, 5 classes, batches of 32: 0.53 s an epoch
+    against 2.4 s for dense updates; scikit-learn's compiled saga 0.02 s, sag
+    0.03 s). With L1 on sparse X every step still updates all ``(n_features + 1)
+    x n_outputs`` parameters (the composition of skipped proximal steps has no
+    closed form this code uses).
 
     Examples
     --------
