@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 from scipy.special import logsumexp, softmax
-from sklearn.datasets import load_breast_cancer, load_iris, load_wine
+from sklearn.datasets import load_breast_cancer, load_digits, load_iris, load_wine
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils import check_random_state
@@ -129,15 +129,18 @@ def _objective(clf, X, y, alpha):
     return float(ce.mean() + 0.5 * alpha * np.sum(clf.coef_**2))
 
 
-@pytest.mark.parametrize(("name", "loader"), [("adam", load_wine),
-                                              ("momentum", load_iris)])
-def test_defaults_within_2e3_of_the_optimum(name, loader):
-    """Issue 12's bound, (f - f*) / f* <= 2e-3 at alpha=1e-3, on the cheap cells
-    of benchmarks/stochastic_gaps.py (measured 2.8e-5 and 2.2e-5). Single-sample
-    "sgd" does not meet it on breast_cancer and digits (see SGD's Notes)."""
+@pytest.mark.parametrize(("name", "loader", "alpha"),
+                         [("adam", load_wine, 1e-3), ("rmsprop", load_digits, 1e-4)])
+def test_defaults_within_2e3_of_the_optimum(name, loader, alpha):
+    """Issue 12's bound, (f - f*) / f* <= 2e-3, on two cells of
+    benchmarks/stochastic_gaps.py (measured 2.8e-5 and 1.6e-3; RMSprop on digits
+    at alpha=1e-4 was 2.3e-3 with its fixed "auto" rate 0.03, before the rate
+    followed the data's stable rank). Single-sample "sgd" does not meet it on
+    digits (0.22 and 0.41; see SGD's Notes), nor Adagrad there at 1e-4 (3.4e-3)."""
     X, y = loader(return_X_y=True)
     X = StandardScaler().fit_transform(X)
-    ref = SoftmaxRegressor(solver="newton-cg", alpha=1e-3, tol=1e-10).fit(X, y)
-    clf = SoftmaxRegressor(solver=name, alpha=1e-3, random_state=0).fit(X, y)
-    f_star = _objective(ref, X, y, 1e-3)
-    assert 0 <= (_objective(clf, X, y, 1e-3) - f_star) / f_star <= 2e-3
+    ref = SoftmaxRegressor(solver="newton-cg", alpha=alpha, tol=1e-10,
+                           max_iter=1000).fit(X, y)
+    clf = SoftmaxRegressor(solver=name, alpha=alpha, random_state=0).fit(X, y)
+    f_star = _objective(ref, X, y, alpha)
+    assert 0 <= (_objective(clf, X, y, alpha) - f_star) / f_star <= 2e-3
