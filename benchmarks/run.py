@@ -653,6 +653,136 @@ def plot(results, out_dir):
     plt.close(fig)
 
 
+# ------------------------------------------------ saga beside scikit-learn (issue 12)
+def saga_problems(quick):
+    """Name -> dict(X, y, alpha, l1_ratio, note): a dense, a sparse and an L1
+    problem for :func:`saga_comparison`."""
+    out = {}
+    n = 5_000 if quick else 50_000
+    X, y = make_classification(n_samples=n, n_features=100, n_informative=60,
+                               n_classes=10, random_state=0)
+    X = StandardScaler().fit_transform(X)
+    out["saga-dense"] = dict(X=X, y=y, alpha=ALPHA, l1_ratio=0.0,
+                             note=f"make_classification({n} x 100, 10 classes), "
+                             f"standardized, alpha={ALPHA:g}")
+    ns, ds = (5_000, 5_000) if quick else (20_000, 50_000)
+    X, y = _planted_sparse(ns, ds, 20 / ds, 5, seed=1)
+    out["saga-sparse"] = dict(X=X, y=y, alpha=ALPHA, l1_ratio=0.0,
+                              note=f"CSR {ns} x {ds}, 20 nnz a row, 5 classes, "
+                              f"alpha={ALPHA:g}")
+    X, y = load_digits(return_X_y=True)
+    out["saga-l1"] = dict(X=StandardScaler().fit_transform(X), y=y, alpha=1e-3,
+                          l1_ratio=1.0, note="load_digits standardized, L1 "
+                          "(l1_ratio=1), alpha=1e-3")
+    return out
+
+
+def saga_objective(coef, intercept, X, y, alpha, l1_ratio):
+    """:func:`objective` with the elastic-net penalty
+    ``alpha (l1_ratio |W|_1 + (1 - l1_ratio) / 2 ||W||^2)``."""
+    value = objective(coef, intercept, X, y, np.ones(y.shape[0]),
+                      alpha * (1.0 - l1_ratio))
+    return value + alpha * l1_ratio * float(np.abs(np.asarray(coef)).sum())
+
+
+def saga_comparison(quick, budget, log):
+    """Time to (f - f*) / |f*| <= 1e-6 of skce's saga, scikit-learn's saga and sag
+    (sag: no L1) on :func:`saga_problems`. scikit-learn minimizes
+    ``C sum_i CE_i + penalty(W)``, the same objective divided by ``C n`` when
+    ``C = 1 / (alpha n)`` (and ``l1_ratio`` passed through); f* is the best value
+    any of them or a tight newton-cg (ridge) or gd (L1) run reached."""
+    results = {}
+    for name, pb in saga_problems(quick).items():
+        X, y, alpha, l1_ratio = pb["X"], pb["y"], pb["alpha"], pb["l1_ratio"]
+        C = 1.0 / (alpha * X.shape[0])
+
+        def f(coef, intercept, X=X, y=y, alpha=alpha, l1_ratio=l1_ratio):
+            return saga_objective(coef, intercept, X, y, alpha, l1_ratio)
+
+        def run_ours(ok, X=X, y=y, alpha=alpha, l1_ratio=l1_ratio):
+            points, t0 = [], [0.0]
+
+            def record(rec):
+                # rec.coef is a view of the parameters saga updates in place: copy
+                points.append((time.perf_counter() - t0[0],
+                               *_skce_params_to_coef(np.array(rec.coef))))
+
+            clf = SoftmaxRegressor(solver="saga", alpha=alpha, l1_ratio=l1_ratio,
+                                   tol=1e-12, max_iter=100_000, max_time=budget,
+                                   random_state=0, callbacks=[record])
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                t0[0] = time.perf_counter()
+                clf.fit(X, y)
+            return points, {"n_iter": int(clf.n_iter_), "stop": clf.stop_reason_}
+
+        runners = [("skce saga", run_ours)]
+        for s in ("saga", "sag"):
+            if s == "sag" and l1_ratio:
+                continue
+
+            def make(max_iter, s=s, C=C, l1_ratio=l1_ratio):
+                return LogisticRegression(solver=s, C=C, l1_ratio=l1_ratio, tol=1e-10,
+                                          max_iter=max_iter, random_state=0)
+
+            runners.append((f"sklearn {s}", lambda ok, make=make, X=X, y=y:
+                            run_sklearn(make, budget, X, y, ok)))
+        f_ref = [math.inf]
+
+        def target_ok(coef, intercept, f=f, f_ref=f_ref):
+            return (f(coef, intercept) - f_ref[0]) / abs(f_ref[0]) <= 1e-7
+
+        with warnings.catch_warnings():  # warm-up: first-touch costs, untimed
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            SoftmaxRegressor(solver="saga", alpha=alpha, max_iter=1).fit(X, y)
+        runs = {}
+        for label, runner in runners:
+            points, info = runner(target_ok)
+            points = _thin(points, 60)
+            values = [f(c, b) for _, c, b in points]
+            f_ref[0] = min(f_ref[0], min(values))
+            runs[label] = {"times": [p[0] for p in points], "values": values,
+                           "info": info}
+        # the optimum itself: a tight newton-cg (ridge) or gd (L1) run, untimed
+        ref = SoftmaxRegressor(solver="gd" if l1_ratio else "newton-cg", alpha=alpha,
+                               l1_ratio=l1_ratio, tol=1e-10, max_iter=100_000)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            ref.fit(X, y)
+        f_tight = f(ref.coef_, ref.intercept_)
+        f_star = min([f_tight] + [min(r["values"]) for r in runs.values()])
+        log(f"  {name:11s} f* {f_star:.12g}; tight {ref.solver} run "
+            f"{(f_tight - f_star) / abs(f_star):.1e} above it ({ref.stop_reason_})")
+        row = {"note": pb["note"], "f_star": f_star, "f_tight": f_tight, "runs": {}}
+        for label, r in runs.items():
+            sub = [(v - f_star) / abs(f_star) for v in r["values"]]
+            row["runs"][label] = {"to_1e-6": time_to(r["times"], sub, 1e-6),
+                                  "best_subopt": min(sub), "info": r["info"]}
+            t = row["runs"][label]["to_1e-6"]
+            log(f"  {name:11s} {label:13s} to 1e-6: "
+                f"{'> budget' if t is None else f'{t:.3f} s'}  best "
+                f"{min(sub):.1e}  {r['info']}")
+        results[name] = row
+    return results
+
+
+def write_saga_report(saga, out_dir, budget):
+    """``saga.md``: the table of :func:`saga_comparison`."""
+    lines = ["# skce saga beside scikit-learn's saga and sag", "",
+             "Time to a relative suboptimality of 1e-6 (seconds; f* the best value "
+             "any solver or a tight newton-cg / gd run reached), same objective "
+             "(C = 1 / (alpha n)).", "",
+             "| problem | solver | to 1e-6 | best subopt. | epochs |",
+             "|---|---|---|---|---|"]
+    for name, row in saga.items():
+        for label, r in row["runs"].items():
+            t = r["to_1e-6"]
+            lines.append(f"| {name} | {label} | {_fmt_t(t, budget)} | "
+                         f"{r['best_subopt']:.1e} | {r['info'].get('n_iter')} |")
+    lines += [""] + [f"- {name}: {row['note']}" for name, row in saga.items()]
+    (out_dir / "saga.md").write_text("\n".join(lines) + "\n")
+
+
 # ------------------------------------------------------------------------ main
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -670,6 +800,9 @@ def main(argv=None):
     parser.add_argument("--problems", default=None,
                         help="comma-separated subset of the problems")
     parser.add_argument("--out", default=str(RESULTS))
+    parser.add_argument("--saga-only", action="store_true",
+                        help="only the saga block (skce saga beside scikit-learn's "
+                             "saga and sag); writes OUT/saga.md")
     parser.add_argument("--replot", action="store_true",
                         help="only redraw the plot and tables from OUT/latest.json")
     args = parser.parse_args(argv)
@@ -692,6 +825,12 @@ def main(argv=None):
     def log(msg):
         print(f"[{time.perf_counter() - start:7.1f}s] {msg}", flush=True)
 
+    if args.saga_only:
+        with limit:
+            write_saga_report(saga_comparison(args.quick, budget, log), out_dir,
+                              budget)
+        log(f"wrote {out_dir / 'saga.md'}")
+        return
     with limit:
         results = {"machine": machine_info(args.threads), "repeats": args.repeats,
                    "micro_repeats": micro_repeats, "time": {}, "eval": {},
@@ -713,6 +852,8 @@ def main(argv=None):
             results["memory"][name] = peak_memory(problem)
             results["time"][name] = time_accuracy(name, problem, budget, args.repeats,
                                                   has_torch, log)
+        results["saga"] = saga_comparison(args.quick, budget, log)
+        write_saga_report(results["saga"], out_dir, budget)
     results["wall_s"] = time.perf_counter() - start
     results["load_average_end"] = os.getloadavg()
     with open(out_dir / "latest.json", "w") as fh:

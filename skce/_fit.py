@@ -22,7 +22,14 @@ from sklearn.utils import check_random_state
 from . import _validation as V
 from ._loss import log_prior_start
 from ._problem import build_problem
-from ._training import Monitor, default_epochs, init_loop_state, run_epochs
+from ._training import (
+    Monitor,
+    averaged,
+    default_epochs,
+    init_loop_state,
+    run_epochs,
+    start_averaging,
+)
 from ._xp import nbytes as data_nbytes
 from ._xp import to_numpy
 from .backends import backend_for
@@ -202,9 +209,14 @@ def solve(estimator, objective, solver, traits, params, *, partial, warm, max_it
             rng = copy.deepcopy(est._rng) if (partial and hasattr(est, "_rng")) else \
                 np.random.default_rng(random_state.randint(np.iinfo(np.int32).max))
             horizon = None if partial else max_iter
+            start_averaging(loop, solver, horizon, 1)
             (epochs or run_epochs)(objective, solver, params, loop,
                                    n_epochs=horizon or 1, rng=rng, monitor=monitor,
                                    horizon=horizon)
+            # averaging solvers return the mean of their last iterates (the next
+            # partial_fit or warm start continues from it)
+            params = averaged(loop, params, objective)
+            loop.average, loop.n_averaged = None, 0
             n_iter = monitor.iteration - start_iter
             # No convergence test ran: the epochs (or partial_fit's one) ran out.
             # Say so, and warn when the loss was still moving at the end.

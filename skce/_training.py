@@ -209,6 +209,9 @@ class LoopState:
     l1_total: Any = None  # cumulative L1 penalty: sum of step * alpha * l1_ratio
     l1_applied: Any = None  # the penalty each weight has received so far
     problem_key: Any = None  # what the state belongs to (skce._fit.problem_key)
+    average_from: Any = None  # position (epochs) where averaging starts, or None
+    average: Any = None  # running mean of the iterates since average_from
+    n_averaged: int = 0  # iterates in ``average``
 
 
 def init_loop_state(optimizer, params):
@@ -224,7 +227,11 @@ def default_epochs(optimizer, n_samples):
     ``ceil(default_steps / batches_per_epoch)`` clipped to ``[min_epochs,
     max_epochs]``; a solver without ``default_steps`` (a user-written one) gets its
     ``default_max_iter`` or 200. The cap keeps fits on tiny data sets, where an
-    epoch is one or two updates, from running tens of thousands of epochs.
+    epoch is one or two updates, from running tens of thousands of epochs. The
+    floor of ``min_epochs`` means the budget of ``default_steps`` updates holds
+    only up to ``default_steps * batch_size / min_epochs`` samples: beyond, a fit
+    runs ``min_epochs`` epochs, ``min_epochs * n_samples / batch_size`` updates
+    (single-sample SGD on a million rows: 10 million).
 
     Examples
     --------
@@ -235,6 +242,8 @@ def default_epochs(optimizer, n_samples):
     >>> default_epochs(Adam(), 150)  # capped
     2000
     >>> default_epochs(Adam(), 10**6)
+    10
+    >>> default_epochs(SGD(), 10**6)  # 10 epochs of 10**6 updates: not 20000
     10
     """
     steps = getattr(optimizer, "default_steps", None)
@@ -299,6 +308,44 @@ def _shapes(state):
     if isinstance(state, (tuple, list)):
         return tuple(_shapes(v) for v in state)
     return None
+
+
+def start_averaging(loop, optimizer, horizon, n_epochs):
+    """Set ``loop.average_from`` for this call: the position (in epochs) after
+    which iterates are averaged, the last ``optimizer.average`` of the planned
+    epochs (``horizon``, or ``n_epochs`` under ``partial_fit``); None when the
+    optimizer does not average. The running mean restarts at each call."""
+    fraction = getattr(optimizer, "average", False)
+    loop.average, loop.n_averaged = None, 0
+    if fraction is None or fraction is False or fraction == 0:
+        loop.average_from = None
+        return
+    fraction = 1.0 if fraction is True else float(fraction)
+    loop.average_from = loop.epoch + (1.0 - fraction) * (horizon or n_epochs)
+
+
+def accumulate_average(loop, params):
+    """Add ``params`` to the running mean of the iterates (Polyak and Juditsky
+    1992): ``a <- a + (w - a) / k``."""
+    loop.n_averaged += 1
+    if loop.average is None or loop.average.shape != params.shape:
+        loop.average, loop.n_averaged = params.copy(), 1
+    else:
+        loop.average += (params - loop.average) / loop.n_averaged
+
+
+def averaged(loop, params, objective):
+    """The parameters a fit returns: the running mean of the iterates when
+    averaging has begun, else ``params``. With an L1 penalty the mean is kept only
+    on the support of the last iterate, whose zeros are exact (the cumulative
+    penalty): coordinates that are zero there are zero in the result too."""
+    if loop.average is None or loop.n_averaged == 0:
+        return params
+    out = loop.average.copy()
+    if objective.l1:
+        d = objective.n_features
+        out[:d][params[:d] == 0] = 0
+    return out
 
 
 def run_epochs(objective, optimizer, params, loop, *, n_epochs, rng, monitor,
@@ -379,6 +426,9 @@ def run_epochs(objective, optimizer, params, loop, *, n_epochs, rng, monitor,
                 objective.cumulative_prox(params, loop.l1_total, loop.l1_applied)
             loop.step += 1
             total += value * rows.shape[0]
+            if loop.average_from is not None and \
+                    loop.epoch + (j + 1) / n_batches > loop.average_from:
+                accumulate_average(loop, params)
         loss = total / n + objective.l1_penalty(params)
         if not (math.isfinite(loss) and np.all(np.isfinite(params))):
             raise FloatingPointError(
@@ -396,6 +446,6 @@ def run_epochs(objective, optimizer, params, loop, *, n_epochs, rng, monitor,
         if schedule is not None:
             schedule.end_epoch(loop.schedule_state, loss)
         monitor.learning_rate = lr
-        if monitor(params, loss):
+        if monitor(averaged(loop, params, objective), loss):
             break
     return n_done

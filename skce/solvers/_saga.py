@@ -91,9 +91,16 @@ class SAGA(FullBatchSolver):
     -----
     Needs X in memory as a numpy array or scipy sparse matrix: the dask and
     array-API objectives have no rows to sample (use ``"lbfgs"``, ``"newton-cg"``
-    or ``"gd"`` there). Each step updates all ``(n_features + 1) x n_outputs``
-    parameters (no just-in-time updates on sparse X), so on very wide sparse data
-    an epoch costs ``n / b`` dense updates.
+    or ``"gd"`` there). On sparse X without an L1 penalty the steps are
+    just-in-time: a feature's row of the parameters is brought up to date (the L2
+    shrink and the mean-gradient term of the steps it skipped, in closed form) only
+    when a drawn sample reads it, so a step costs O(nnz of its rows x n_outputs)
+    plus numpy's per-call overhead (measured on a shared 2-core machine, 20,000 x
+    50,000 CSR with 20 nnz a row, 5 classes, batches of 32: 0.53 s an epoch
+    against 2.4 s for dense updates; scikit-learn's compiled saga 0.02 s, sag
+    0.03 s). With L1 on sparse X every step still updates all ``(n_features + 1)
+    x n_outputs`` parameters (the composition of skipped proximal steps has no
+    closed form this code uses).
 
     Examples
     --------
@@ -271,6 +278,8 @@ class SAGA(FullBatchSolver):
         F_prev = value
         t = 1.0
         n_iter = 0
+        # sparse X without L1: just-in-time updates, a step costs O(nnz of its rows)
+        lazy = sp.issparse(X) and not l1
         for n_iter in range(1, max_iter + 1):  # noqa: B007 (returned after the loop)
             W[...] = Y
             rows = self.draw(rng, p, m, b)
@@ -281,27 +290,32 @@ class SAGA(FullBatchSolver):
             # the mean a, on the first copy of each distinct row of the batch only
             weight = (1.0 / (b * p[rows] * S)).astype(dtype)
             once = (first.ravel() / S).astype(dtype)
-            Xe = _with_ones(X[rows], fit_intercept)
             targets = objective.targets.take(rows)
             se = s[rows]
-            for k in range(m):
-                sl = slice(k * b, (k + 1) * b)
-                XB, idx = Xe[sl], rows[sl]
-                raw = np.asarray(XB @ W)
-                if offset is not None:
-                    raw += offset
-                _, G = loss.loss_gradient(raw, targets.take(sl), se[sl])
-                dG = G - table[idx]
-                table[idx] = G
-                np.multiply(dG, weight[sl, None], out=C[:, :K])
-                np.multiply(dG, once[sl, None], out=C[:, K:])
-                P = np.asarray(XB.T @ C)
-                if l2:
-                    W[:d] *= 1.0 - step * l2
-                W -= step * (P[:, :K] + a)
-                if l1:
-                    objective.prox(W, step)
-                a += P[:, K:]
+            if lazy:
+                _lazy_epoch(X[rows], rows, weight, once, targets, se, W, a, table,
+                            loss=loss, step=step, l2=l2, b=b, m=m,
+                            fit_intercept=fit_intercept, offset=offset)
+            else:
+                Xe = _with_ones(X[rows], fit_intercept)
+                for k in range(m):
+                    sl = slice(k * b, (k + 1) * b)
+                    XB, idx = Xe[sl], rows[sl]
+                    raw = np.asarray(XB @ W)
+                    if offset is not None:
+                        raw += offset
+                    _, G = loss.loss_gradient(raw, targets.take(sl), se[sl])
+                    dG = G - table[idx]
+                    table[idx] = G
+                    np.multiply(dG, weight[sl, None], out=C[:, :K])
+                    np.multiply(dG, once[sl, None], out=C[:, K:])
+                    P = np.asarray(XB.T @ C)
+                    if l2:
+                        W[:d] *= 1.0 - step * l2
+                    W -= step * (P[:, :K] + a)
+                    if l1:
+                        objective.prox(W, step)
+                    a += P[:, K:]
             value, a = full_pass()
             if not math.isfinite(value) or not np.all(np.isfinite(W)):
                 message = "non-finite objective: the steps diverged"
@@ -339,6 +353,88 @@ class SAGA(FullBatchSolver):
                 message = "gradient mapping stalled at the precision of X's dtype"
                 break
         return SolverResult(W, n_iter, converged, stopped, message)
+
+
+def _lazy_epoch(XR, rows, weight, once, targets, se, W, a, table, *, loss, step, l2,
+                b, m, fit_intercept, offset):
+    """One epoch of SAGA steps on sparse rows with just-in-time updates, in place.
+
+    Between two steps that touch feature j, its row of W follows
+    ``w <- c w - step a_j`` with ``c = 1 - step l2`` and ``a_j`` unchanged (a
+    feature's mean gradient only changes when one of its samples is drawn), so
+    ``k`` skipped steps are ``w <- c^k w - step a_j (1 - c^k) / (1 - c)`` (``k step
+    a_j`` without L2), applied when the feature is next read and for every feature
+    at the end of the epoch (Schmidt, Le Roux and Bach 2017, section 4.1). A step
+    then costs O(nnz of its rows x n_outputs); the intercept row is updated at each
+    step. The iterates equal the dense loop's up to rounding.
+
+    Parameters
+    ----------
+    XR : CSR matrix of shape (m * b, n_features)
+        The epoch's drawn rows, in order.
+    rows, weight, once, targets, se
+        Per draw: the sample index, 1 / (b p_j S), 1 / S on a batch's first copy
+        of a sample (else 0), the targets and the sample weight.
+    W, a, table : ndarray
+        Parameters (n_features + fit_intercept, K), the mean gradient, the
+        per-sample gradient table; updated in place.
+    """
+    d = XR.shape[1]
+    K = W.shape[1]
+    c = 1.0 - step * l2
+    last = np.zeros(d, dtype=np.int64)  # steps already applied to each feature row
+    indptr, indices, data = XR.indptr, XR.indices, XR.data
+    # the draw (row of the epoch) of each stored entry, for the sums over rows
+    owner = np.repeat(np.arange(XR.shape[0]), np.diff(indptr))
+
+    def skipped(J, t):
+        """Factors of the steps t - last[J] that did not touch the rows J:
+        (c^k, step (1 + c + ... + c^(k-1)))."""
+        k = (t - last[J]).astype(np.float64)
+        if not l2:
+            return np.ones_like(k), step * k
+        ck = c**k
+        return ck, step * (1.0 - ck) / (1.0 - c)
+
+    for k in range(m):
+        lo, hi = indptr[k * b], indptr[(k + 1) * b]
+        J, local = np.unique(indices[lo:hi], return_inverse=True)
+        local = local.ravel()
+        vals = data[lo:hi, None]
+        rid = owner[lo:hi] - k * b
+        aJ = a[J]
+        ck, geo = skipped(J, k)
+        WJ = ck[:, None] * W[J] - geo[:, None] * aJ  # caught up to step k
+        raw = _segment_sums(rid, vals * WJ[local], b, W.dtype)
+        if fit_intercept:
+            raw += W[d]
+        if offset is not None:
+            raw += offset
+        sl = slice(k * b, (k + 1) * b)
+        idx = rows[sl]
+        _, G = loss.loss_gradient(raw, targets.take(sl), se[sl])
+        dG = G - table[idx]
+        table[idx] = G
+        C = np.concatenate([dG * weight[sl, None], dG * once[sl, None]], axis=1)
+        P = _segment_sums(local, vals * C[rid], len(J), W.dtype)
+        W[J] = c * WJ - step * (P[:, :K] + aJ)
+        a[J] = aJ + P[:, K:]
+        last[J] = k + 1
+        if fit_intercept:
+            W[d] -= step * (C[:, :K].sum(axis=0) + a[d])
+            a[d] += C[:, K:].sum(axis=0)
+    J = np.arange(d)
+    ck, geo = skipped(J, m)
+    W[:d] = ck[:, None] * W[:d] - geo[:, None] * a[:d]
+
+
+def _segment_sums(labels, values, n, dtype):
+    """``out[i] = sum of values[labels == i]``, shape (n, values.shape[1]): one
+    ``bincount`` a column (``np.add.at`` measured ten times slower)."""
+    out = np.empty((n, values.shape[1]), dtype=dtype)
+    for j in range(values.shape[1]):
+        out[:, j] = np.bincount(labels, weights=values[:, j], minlength=n)
+    return out
 
 
 def _with_ones(XB, fit_intercept):
