@@ -475,8 +475,26 @@ class Objective(Penalty):
             data_part[: self.n_features] += self.l2 * W
         return data_part
 
+    def row_norms(self):
+        """||x~_i||^2 = ||x_i||^2 + fit_intercept for the objective's rows (those
+        of ``rows=`` when given), float64, X's namespace."""
+        sq = self._row_norms()
+        return sq if self.rows is None else sq[self.rows]
+
+    def parts(self):
+        """The objective's rows in memory-bounded parts: yields ``(start, X_part,
+        targets_part, sample_weight_part)`` with ``start`` the first row's
+        position among the objective's rows. One part (X itself) without
+        ``rows=``; over a row subset, a few thousand rows at a time, each part
+        of X taken (copied) only while it is used."""
+        start = 0
+        for X_part, targets, sw in self._chunks(None)[0]:
+            yield start, X_part, targets, sw
+            start += X_part.shape[0]
+
     def _row_norms(self):
-        """||x~_i||^2 = ||x_i||^2 + fit_intercept, float64, X's namespace."""
+        """||x~_i||^2 = ||x_i||^2 + fit_intercept for every row of X, float64,
+        X's namespace."""
         X = self.X
         if not self.is_numpy:
             xp = self.xp
@@ -508,9 +526,7 @@ class Objective(Penalty):
         respect: c * max_i ||x~_i||^2 + l2.
         """
         c = self.loss.curvature_bound()
-        sq = self._row_norms()
-        if self.rows is not None:
-            sq = sq[self.rows]
+        sq = self.row_norms()
         if per_sample:
             return c * float(self.xp.max(sq)) + self.l2
         return c * _weighted_sum(self.sample_weight, sq) / self.weight_sum + self.l2

@@ -410,3 +410,42 @@ def test_time_to_1e6_beside_scikit_learn(capsys):
                      f"epochs, gap {gap_of(lr):.1e}")
     with capsys.disabled():
         print("\ntime to 1e-6 relative objective on digits:\n  " + "\n  ".join(lines))
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_row_subset_objective_equals_a_copy_of_the_rows(sparse, monkeypatch):
+    """early_stopping's training part is an objective over a row subset of X (no
+    copy); saga on it takes the same steps as on a copy of those rows (it had
+    mixed the subset's weights with all of X's row norms), and gathers an
+    epoch's rows a chunk at a time (here also in many small chunks)."""
+    import scipy.sparse as sparse_module
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(3000, 60))
+    if sparse:
+        X[rng.random(X.shape) < 0.9] = 0.0
+        X = sparse_module.csr_matrix(X)
+    rows = np.sort(rng.choice(3000, 2000, replace=False))
+    y = rng.integers(0, 3, 2000)
+    s = rng.uniform(0.5, 2.0, 2000)
+
+    def run(objective):
+        solver = SAGA(random_state=0)
+        return solver.minimize(objective, np.zeros(objective.shape), max_iter=3,
+                               tol=0.0, monitor=lambda w, v: False).params
+
+    kw = dict(alpha=1e-2, l1_ratio=0.0)
+    sub = Objective(X, HardTargets(y, 3), s, SoftmaxCrossEntropy(3), rows=rows, **kw)
+    copy = Objective(X[rows], HardTargets(y, 3), s, SoftmaxCrossEntropy(3), **kw)
+    whole = run(sub)
+    assert_allclose(whole, run(copy), rtol=1e-10, atol=1e-12)
+    # an epoch gathered in many small chunks: the same steps
+    import skce.solvers._saga as saga_module
+
+    monkeypatch.setattr(saga_module, "_GATHER_BYTES", 20_000)
+    assert_allclose(run(sub), whole, rtol=1e-10, atol=1e-12)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = SoftmaxRegressor(solver="saga", early_stopping=True, max_iter=3,
+                                 random_state=0).fit(X, np.arange(3000) % 3)
+    assert np.isfinite(model.coef_).all() and len(model.validation_loss_curve_) > 0

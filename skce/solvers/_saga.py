@@ -8,6 +8,9 @@ import scipy.sparse as sp
 
 from ._base import FullBatchSolver, SolverResult, curvature_bound
 
+# Bytes of X's rows gathered at a time for an epoch's steps (SAGA.minimize).
+_GATHER_BYTES = 1 << 20
+
 
 def _in_memory(X):
     return isinstance(X, np.ndarray) or sp.issparse(X)
@@ -160,14 +163,9 @@ class SAGA(FullBatchSolver):
             The smoothness bound of the full objective (used by the convergence
             test's gradient mapping).
         """
-        X = objective.X
-        n = X.shape[0]
+        n = objective.n_samples
         s = np.asarray(objective.sample_weight, dtype=np.float64)
-        if sp.issparse(X):
-            sq = np.asarray(X.multiply(X).sum(axis=1), dtype=np.float64).ravel()
-        else:
-            sq = np.einsum("ij,ij->i", X, X, dtype=np.float64)
-        sq = sq + float(objective.fit_intercept)
+        sq = np.asarray(objective.row_norms(), dtype=np.float64)  # ||[x_i, 1]||^2
         c = objective.loss.curvature_bound()
         L_j = c * n * s * sq / objective.weight_sum
         total = float(L_j.sum())
@@ -219,7 +217,15 @@ class SAGA(FullBatchSolver):
             rng = _rng(self.random_state)
         p, b, step, L = self.plan(objective)
         dtype = params.dtype
-        n, d = X.shape
+        n, d = objective.n_samples, X.shape[1]
+        # the objective's rows of X (early stopping's training part), or all of X
+        index = getattr(objective, "rows", None)
+        # an epoch's draws are gathered from X a chunk of steps at a time, about
+        # _GATHER_BYTES of rows per chunk (all of them at once would copy ~X)
+        row_bytes = (X.nnz * (X.data.itemsize + X.indices.itemsize + 8) /
+                     max(1, X.shape[0]) if sp.issparse(X) else
+                     (d + 1) * X.dtype.itemsize)
+        chunk = max(1, int(_GATHER_BYTES // max(1.0, row_bytes * b)))
         K = params.shape[1]
         S = objective.weight_sum
         s = np.asarray(objective.sample_weight, dtype=dtype)
@@ -233,17 +239,22 @@ class SAGA(FullBatchSolver):
 
         def full_pass():
             """Refresh the table at W; return (objective value, gradient mean a)."""
-            raw = np.asarray(X @ W[:d])
-            if fit_intercept:
-                raw += W[d]
-            if offset is not None:
-                raw += offset
-            value, G = loss.loss_gradient(raw, objective.targets, s)
-            table[...] = G
-            a = np.empty_like(W)
-            a[:d] = np.asarray(X.T @ G) / S
-            if fit_intercept:
-                a[d] = G.sum(axis=0) / S
+            value = 0.0
+            a = np.zeros_like(W)
+            for start, X_part, targets_part, _ in objective.parts():
+                rows = slice(start, start + X_part.shape[0])
+                raw = np.asarray(X_part @ W[:d])
+                if fit_intercept:
+                    raw += W[d]
+                if offset is not None:
+                    raw += offset
+                part_value, G = loss.loss_gradient(raw, targets_part, s[rows])
+                value += part_value
+                table[rows] = G
+                a[:d] += np.asarray(X_part.T @ G)
+                if fit_intercept:
+                    a[d] += G.sum(axis=0)
+            a /= S
             Wd = W[:d].astype(np.float64)
             value = value / S + 0.5 * l2 * float(np.vdot(Wd, Wd)) + \
                 l1 * float(np.abs(Wd).sum())
@@ -290,32 +301,13 @@ class SAGA(FullBatchSolver):
             # the mean a, on the first copy of each distinct row of the batch only
             weight = (1.0 / (b * p[rows] * S)).astype(dtype)
             once = (first.ravel() / S).astype(dtype)
-            targets = objective.targets.take(rows)
-            se = s[rows]
-            if lazy:
-                _lazy_epoch(X[rows], rows, weight, once, targets, se, W, a, table,
-                            loss=loss, step=step, l2=l2, b=b, m=m,
-                            fit_intercept=fit_intercept, offset=offset)
-            else:
-                Xe = _with_ones(X[rows], fit_intercept)
-                for k in range(m):
-                    sl = slice(k * b, (k + 1) * b)
-                    XB, idx = Xe[sl], rows[sl]
-                    raw = np.asarray(XB @ W)
-                    if offset is not None:
-                        raw += offset
-                    _, G = loss.loss_gradient(raw, targets.take(sl), se[sl])
-                    dG = G - table[idx]
-                    table[idx] = G
-                    np.multiply(dG, weight[sl, None], out=C[:, :K])
-                    np.multiply(dG, once[sl, None], out=C[:, K:])
-                    P = np.asarray(XB.T @ C)
-                    if l2:
-                        W[:d] *= 1.0 - step * l2
-                    W -= step * (P[:, :K] + a)
-                    if l1:
-                        objective.prox(W, step)
-                    a += P[:, K:]
+            for first_step in range(0, m, chunk):
+                steps = min(chunk, m - first_step)
+                draws = slice(first_step * b, (first_step + steps) * b)
+                self._steps(X, rows[draws], index, weight[draws], once[draws],
+                            objective, s, W, a, table, C, step=step, b=b,
+                            steps=steps, lazy=lazy)
+
             value, a = full_pass()
             if not math.isfinite(value) or not np.all(np.isfinite(W)):
                 message = "non-finite objective: the steps diverged"
@@ -353,6 +345,47 @@ class SAGA(FullBatchSolver):
                 message = "gradient mapping stalled at the precision of X's dtype"
                 break
         return SolverResult(W, n_iter, converged, stopped, message)
+
+
+    @staticmethod
+    def _steps(X, rows, index, weight, once, objective, s, W, a, table, C, *, step,
+               b, steps, lazy):
+        """``steps`` SAGA steps of ``b`` draws each, in place on W, a and table.
+
+        ``rows`` are the draws (positions among the objective's rows); ``index``
+        maps them to X's rows (None: the same). Only these draws' rows of X are
+        gathered."""
+        Xe = X[rows if index is None else index[rows]]
+        targets = objective.targets.take(rows)
+        se = s[rows]
+        K = W.shape[1]
+        d = X.shape[1]
+        l1, l2 = objective.l1, objective.l2
+        loss, offset = objective.loss, objective.offset
+        if lazy:
+            _lazy_epoch(Xe, rows, weight, once, targets, se, W, a, table,
+                        loss=loss, step=step, l2=l2, b=b, m=steps,
+                        fit_intercept=objective.fit_intercept, offset=offset)
+            return
+        Xe = _with_ones(Xe, objective.fit_intercept)
+        for k in range(steps):
+            sl = slice(k * b, (k + 1) * b)
+            XB, idx = Xe[sl], rows[sl]
+            raw = np.asarray(XB @ W)
+            if offset is not None:
+                raw += offset
+            _, G = loss.loss_gradient(raw, targets.take(sl), se[sl])
+            dG = G - table[idx]
+            table[idx] = G
+            np.multiply(dG, weight[sl, None], out=C[:, :K])
+            np.multiply(dG, once[sl, None], out=C[:, K:])
+            P = np.asarray(XB.T @ C)
+            if l2:
+                W[:d] *= 1.0 - step * l2
+            W -= step * (P[:, :K] + a)
+            if l1:
+                objective.prox(W, step)
+            a += P[:, K:]
 
 
 def _lazy_epoch(XR, rows, weight, once, targets, se, W, a, table, *, loss, step, l2,
