@@ -118,12 +118,11 @@ def stable_rank(objective):
     X = getattr(objective, "X", None)
     if not (isinstance(X, np.ndarray) or sp.issparse(X)):
         return None
-    if sp.issparse(X):
-        sq = np.asarray(X.multiply(X).sum(axis=1), dtype=np.float64).ravel()
-    else:
-        sq = np.einsum("ij,ij->i", X, X, dtype=np.float64)
+    # ||[x_i, 1]||^2 over the objective's rows (early stopping's training part),
+    # in row blocks: never a float64 copy of X
+    sq = np.asarray(objective.row_norms(), dtype=np.float64)
     s = np.asarray(objective.sample_weight, dtype=np.float64)
-    trace = float(s @ (sq + float(objective.fit_intercept))) / objective.weight_sum
+    trace = float(s @ sq) / objective.weight_sum
     lam = (curvature_bound(objective) - objective.l2) / objective.loss.curvature_bound()
     if not (lam > 0 and trace > 0):
         return None
@@ -132,7 +131,7 @@ def stable_rank(objective):
 
 class _RankScaledRate:
     """The "auto" peak of Adagrad and RMSprop: ``rank_rate / sqrt(stable_rank)``
-    (see :func:`stable_rank`) times the penalty's cap of
+    (see ``stable_rank``) times the penalty's cap of
     ``FirstOrderSolver.auto_learning_rate``; ``auto_rate`` where the stable rank
     is unknown (dask, array API).
 
@@ -369,7 +368,7 @@ class Adagrad(_RankScaledRate, FirstOrderSolver):
     ----------
     learning_rate : float, "auto" or Schedule, default="auto"
         "auto" peaks at ``3 / sqrt(r)``, r the stable rank of the data
-        (:func:`stable_rank`; 1.0 where unknown), and is annealed to 0 by a cosine
+        (``stable_rank``; 1.0 where unknown), and is annealed to 0 by a cosine
         over the planned epochs (``1 / sqrt(1 + epoch)`` under ``partial_fit``).
     epsilon : float, default=1e-8
     batch_size : int, default=32
@@ -421,7 +420,7 @@ class RMSprop(_RankScaledRate, FirstOrderSolver):
     ----------
     learning_rate : float, "auto" or Schedule, default="auto"
         "auto" peaks at ``0.05 / sqrt(r)``, r the stable rank of the data
-        (:func:`stable_rank`; 0.03 where unknown), and is annealed to 0 by a cosine
+        (``stable_rank``; 0.03 where unknown), and is annealed to 0 by a cosine
         over the planned epochs (``1 / sqrt(1 + epoch)`` under ``partial_fit``).
     rho : float in [0, 1), default=0.99
         PyTorch's default. With Hinton's 0.9 the running mean of g^2 forgets in
