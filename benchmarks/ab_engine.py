@@ -61,7 +61,7 @@ def main(old_parent):
             t = {pkg: [] for pkg in objs}
             for _ in range(5):  # interleaved
                 for pkg, obj in objs.items():
-                    t[pkg].append(best(lambda o=obj: o.value_grad(params), 1))
+                    t[pkg].append(best(lambda o=obj, w=params: o.value_grad(w), 1))
             rows.append((name, min(t["skce_old"]), min(t["skce"])))
         Xd, yd = load_digits(return_X_y=True)
         Xd = StandardScaler().fit_transform(Xd)
@@ -71,7 +71,7 @@ def main(old_parent):
             for _ in range(reps):
                 for pkg in t:
                     est = importlib.import_module(pkg).SoftmaxRegressor()
-                    t[pkg].append(best(lambda e=est: e.fit(A, b), 1))
+                    t[pkg].append(best(lambda e=est, A=A, b=b: e.fit(A, b), 1))
             rows.append((name, min(t["skce_old"]), min(t["skce"])))
     print(f"{'case':40s} {'old s':>9s} {'new s':>9s} {'new/old':>8s}")
     for name, old, new in rows:

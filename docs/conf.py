@@ -127,8 +127,37 @@ def _benchmark_substitutions():
 rst_prolog = _benchmark_substitutions()
 
 
+def _write_memory_table(app):
+    """docs/_generated/memory.rst from benchmarks/results/scale.json (written by
+    ``python benchmarks/scale.py``; never typed): extra memory of fit per solver,
+    as a multiple of X."""
+    import json
+    from pathlib import Path
+
+    path = Path(skce.__file__).resolve().parent.parent / "benchmarks" / "results" \
+        / "scale.json"
+    memory = json.loads(path.read_text())["memory"]
+    names = list(memory)
+    solvers = list(memory[names[0]]["solvers"])
+    lines = [".. list-table::", "   :header-rows: 1", "", "   * - solver"]
+    lines += [f"     - {name}" for name in names]
+    lines += ["   * - one parameter vector / X"]
+    lines += [f"     - {memory[name]['params_over_X']:.3g}" for name in names]
+    for solver in solvers:
+        lines.append(f"   * - ``{solver}``")
+        for name in names:
+            cell = memory[name]["solvers"].get(solver)
+            lines.append("     - -" if cell is None else "     - " + " / ".join(
+                v if isinstance(v, str) else f"{v:.2f}" for v in cell.values()))
+    out = os.path.join(app.srcdir, "_generated")
+    os.makedirs(out, exist_ok=True)
+    with open(os.path.join(out, "memory.rst"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
 def setup(app):
     app.connect("builder-inited", _write_backend_table)
+    app.connect("builder-inited", _write_memory_table)
 
 
 # Headless builds.
