@@ -761,12 +761,13 @@ class Auto(FullBatchSolver):
       parameter vectors) would exceed both X's memory and 64 MiB, where
       :class:`NewtonCG` is used (see the memory column of the solver table).
 
-    Why (``benchmarks/results/latest.md``, time to 1e-6 relative objective, one
-    thread): on 200,000 x 100 with 10 classes newton-cg took 0.71 s (float64) and
-    0.39 s (float32) against 3.65 s and 1.97 s for lbfgs and 3.44 s and 2.10 s for
-    scikit-learn's fastest solver; on the sparse 100,000 x 50,000 problem 2.83 s
-    against 9.16 s and 3.34 s; on digits (1,797 x 64) lbfgs 0.043 s, newton-cg
-    0.047 s. The estimator records the solver it used as ``solver_``.
+    Why: the time to 1e-6 relative objective of each solver on each problem of
+    ``benchmarks/run.py`` (``benchmarks/results/latest.md``; the user guide's
+    solvers page quotes it), where newton-cg leads on the large dense and sparse
+    problems and lbfgs ties it on small ones; at many classes (K = 100 and 1,000 on
+    10,000 x 50) lbfgs was the fastest and newton-cg's Hessian products the
+    slowest (``benchmarks/results/scale.md``). The estimator records the solver it
+    used as ``solver_``.
 
     Parameters
     ----------

@@ -98,12 +98,11 @@ class SAGA(FullBatchSolver):
     just-in-time: a feature's row of the parameters is brought up to date (the L2
     shrink and the mean-gradient term of the steps it skipped, in closed form) only
     when a drawn sample reads it, so a step costs O(nnz of its rows x n_outputs)
-    plus numpy's per-call overhead (measured on a shared 2-core machine, 20,000 x
-    50,000 CSR with 20 nnz a row, 5 classes, batches of 32: 0.53 s an epoch
-    against 2.4 s for dense updates; scikit-learn's compiled saga 0.02 s, sag
-    0.03 s). With L1 on sparse X every step still updates all ``(n_features + 1)
-    x n_outputs`` parameters (the composition of skipped proximal steps has no
-    closed form this code uses).
+    plus numpy's per-call overhead (several times faster than dense updates on
+    wide sparse X, still far slower per epoch than scikit-learn's compiled saga:
+    ``python benchmarks/run.py --saga-only``). With L1 on sparse X every step
+    still updates all ``(n_features + 1) x n_outputs`` parameters (the
+    composition of skipped proximal steps has no closed form this code uses).
 
     Examples
     --------
