@@ -197,8 +197,9 @@ def write_markdown(results, path):
                                         for v in cell.values()))
             lines.append(f"| {solver} | " + " | ".join(cells) + " |")
     if "classes" in results:
+        note = results.get("notes", {}).get("classes")
         lines += ["", "## Many classes (10,000 x 50 dense float64, alpha 1e-3, one"
-                  " BLAS thread)", "",
+                  " BLAS thread)", ""] + ([note, ""] if note else []) + [
                   "| K | solver | seconds | peak MB | objective | iterations | stop |",
                   "|---|---|---|---|---|---|---|"]
         for K, row in results["classes"].items():
