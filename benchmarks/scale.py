@@ -244,7 +244,7 @@ def main(argv=None):
         with open(path) as f:
             previous = json.load(f)
         results.update({k: v for k, v in previous.items()
-                        if k in ("memory", "classes", "threads")})
+                        if k in ("memory", "classes", "threads", "notes")})
 
     if "memory" in sections:
         results["memory"] = run_memory(args.quick, log)
