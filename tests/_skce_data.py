@@ -22,6 +22,14 @@ LOADERS = {
 
 
 @functools.cache
+def blobs(n=120, n_features=6, K=3, seed=0):
+    """Gaussian blobs around K random centres: (X, y), a well-separated problem."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, K, n)
+    X = rng.normal(size=(n, n_features)) + rng.normal(size=(K, n_features))[y]
+    return X, y
+
+
 def dataset(name):
     """(X_train, X_test, y_train, y_test), standardized on the training part.
 

@@ -17,6 +17,7 @@ import joblib
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from _skce_data import blobs
 from conftest_hypothesis import estimators
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
@@ -33,10 +34,7 @@ METHODS = ("predict", "predict_proba", "predict_log_proba", "decision_function")
 
 
 def _data(n=120, n_features=6, K=3, seed=0):
-    rng = np.random.default_rng(seed)
-    y = rng.integers(0, K, n)
-    X = rng.normal(size=(n, n_features)) + rng.normal(size=(K, n_features))[y]
-    return X, y
+    return blobs(n, n_features, K, seed)
 
 
 def _assert_same_predictions(a, b, X):

@@ -10,6 +10,7 @@ import pickle
 
 import numpy as np
 import pytest
+from _skce_data import blobs
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.datasets import load_breast_cancer
 from sklearn.preprocessing import StandardScaler
@@ -26,10 +27,7 @@ METHODS = ("predict", "predict_proba", "predict_log_proba", "decision_function")
 
 
 def _data(n=90, n_features=4, K=3, seed=0):
-    rng = np.random.default_rng(seed)
-    y = rng.integers(0, K, n)
-    X = rng.normal(size=(n, n_features)) + rng.normal(size=(K, n_features))[y]
-    return X, y
+    return blobs(n, n_features, K, seed)
 
 
 def _skops_round_trip(model):
