@@ -1,6 +1,7 @@
 """Sphinx configuration for the skce documentation."""
 
 import os
+import re
 import sys
 import warnings
 
@@ -140,14 +141,18 @@ def _write_memory_table(app):
     names = list(memory)
     solvers = list(memory[names[0]]["solvers"])
     lines = [".. list-table::", "   :header-rows: 1", "", "   * - solver"]
-    lines += [f"     - {name}" for name in names]
+    def label(name):  # "wide CSR 10000x200000" -> "wide CSR 10,000 x 200,000"
+        return re.sub(r"(\d+)x(\d+)", lambda m: f"{int(m[1]):,} x {int(m[2]):,}",
+                      name)
+
+    lines += [f"     - {label(name)}" for name in names]
     lines += ["   * - one parameter vector / X"]
     lines += [f"     - {memory[name]['params_over_X']:.3g}" for name in names]
     for solver in solvers:
         lines.append(f"   * - ``{solver}``")
         for name in names:
             cell = memory[name]["solvers"].get(solver)
-            lines.append("     - -" if cell is None else "     - " + " / ".join(
+            lines.append("     - not run" if cell is None else "     - " + " / ".join(
                 v if isinstance(v, str) else f"{v:.2f}" for v in cell.values()))
     out = os.path.join(app.srcdir, "_generated")
     os.makedirs(out, exist_ok=True)
