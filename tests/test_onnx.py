@@ -199,6 +199,21 @@ def test_registered_estimators():
     assert WeightedCEClassifier in skce.onnx.ESTIMATORS
 
 
+@pytest.mark.parametrize("name", ["iris", "breast_cancer"])
+def test_cv_estimators(name):
+    """The CV variants export as their refitted model: multiclass softmax, and a
+    binary WeightedCEClassifierCV with its post-hoc offset in intercept_."""
+    from skce import SoftmaxRegressorCV, WeightedCEClassifierCV
+
+    X, y = _data(name)
+    for model in (SoftmaxRegressorCV(alphas=2, cv=3),
+                  WeightedCEClassifierCV(alphas=2, cv=3, tau=1.0,
+                                         logit_adjustment="post-hoc")):
+        model.fit(X, y)
+        for dtype in DTYPES:
+            _check(model, X.astype(dtype), 1e-5)
+
+
 # ---------------------------------------------------------------- errors
 X_IRIS = _data("iris")[0]
 
