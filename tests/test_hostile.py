@@ -253,7 +253,7 @@ def test_a_thousand_classes(estimator):
     centers = rng.normal(size=(K, d))
     y = np.repeat(np.arange(K), 2)
     X = centers[y] + 0.01 * rng.normal(size=(len(y), d))
-    model = _quiet_fit(estimator(alpha=1e-4, class_weight=None, max_iter=100), X, y)
+    model = _quiet_fit(estimator(alpha=1e-4, class_weight=None, max_iter=30), X, y)
     assert model.coef_.shape == (K, d) and np.all(np.isfinite(model.coef_))
     assert_array_equal(model.classes_, np.arange(K))
     proba = model.predict_proba(X)
