@@ -219,6 +219,19 @@ class FirstOrderSolver(BaseEstimator):
         return rate / self.momentum_scale
 
 
+def max_abs(a):
+    """max |a| as a float (0.0 for an empty array): the solvers' gradient norm."""
+    return float(np.max(np.abs(a))) if a.size else 0.0
+
+
+def rows_in_memory(X):
+    """Whether X is a numpy array or a scipy sparse matrix, whose rows a solver can
+    index and sample (dask and array-API data are not)."""
+    import scipy.sparse as sp
+
+    return isinstance(X, np.ndarray) or sp.issparse(X)
+
+
 def curvature_bound(objective, n_iter=30):
     """The smoothness constant of the smooth objective: ``objective.smoothness()``.
 

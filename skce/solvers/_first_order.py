@@ -23,9 +23,8 @@ import numbers
 from typing import NamedTuple
 
 import numpy as np
-import scipy.sparse as sp
 
-from ._base import FirstOrderSolver, curvature_bound
+from ._base import FirstOrderSolver, curvature_bound, rows_in_memory
 from ._schedules import Schedule, check_number
 
 
@@ -116,7 +115,7 @@ def stable_rank(objective):
     1.25
     """
     X = getattr(objective, "X", None)
-    if not (isinstance(X, np.ndarray) or sp.issparse(X)):
+    if not rows_in_memory(X):
         return None
     # ||[x_i, 1]||^2 over the objective's rows (early stopping's training part),
     # in row blocks: never a float64 copy of X

@@ -11,7 +11,7 @@ import scipy
 import scipy.optimize
 import scipy.sparse as sp
 
-from ._base import FullBatchSolver, SolverResult
+from ._base import FullBatchSolver, SolverResult, max_abs
 from ._schedules import check_number
 
 
@@ -46,10 +46,6 @@ def _single_threaded_scipy_blas():
     return controller.select(filepath=list(paths)).limit(limits=1)
 
 
-def _max_abs(a):
-    return float(np.max(np.abs(a))) if a.size else 0.0
-
-
 # Rounding floor of the gradient, in units of eps * (the sum of the absolute values of
 # the terms it is summed from); calibrated in tests/test_convergence.py, where the
 # measured noise stays below one unit in float64 and float32, dense and sparse.
@@ -65,7 +61,7 @@ _FLAT_STALL = 10
 
 
 def _floor_message(converged, grad, floor, tol):
-    g = _max_abs(grad)
+    g = max_abs(grad)
     if converged:
         return (f"converged at the precision floor of X's dtype: max|grad| = {g:.1e} "
                 f"is within the rounding of the gradient (up to {floor:.1e}), where "
@@ -176,9 +172,9 @@ class _Criterion:
             d = obj.n_features
             scale += float(self._moments()[0] @ np.abs(params[:d]).max(axis=1))
             if obj.fit_intercept:
-                scale += _max_abs(params[d])
+                scale += max_abs(params[d])
             if getattr(obj, "offset", None) is not None:
-                scale += _max_abs(np.asarray(obj.offset))
+                scale += max_abs(np.asarray(obj.offset))
         return 4 * self.eps * scale
 
     def threshold(self):
@@ -192,7 +188,7 @@ class _Criterion:
 
     def passed(self, grad):
         """Whether every gradient entry is below its bound."""
-        if _max_abs(grad) > self.tol:  # cheap, and decides most calls
+        if max_abs(grad) > self.tol:  # cheap, and decides most calls
             return False
         return bool(np.all(np.abs(grad) <= self.threshold()))
 
@@ -338,7 +334,7 @@ class LBFGS(FullBatchSolver):
         newton = NewtonCG()._minimize(
             objective, out, max_iter=max_iter - n_iter, tol=tol, monitor=monitor,
             value=float(res.fun), grad=grad.astype(dtype))
-        message = (f"L-BFGS stopped with max|grad| = {_max_abs(grad):.1e} "
+        message = (f"L-BFGS stopped with max|grad| = {max_abs(grad):.1e} "
                    f"({res.message}); Newton-CG from there: {newton.message}")
         return SolverResult(newton.params, n_iter + newton.n_iter, newton.converged,
                             newton.stopped, message, newton.precision_floor)
@@ -579,9 +575,9 @@ class NewtonCG(FullBatchSolver):
                 converged, floor, message = test.settle(grad, x)
                 break
             trial, trial_value, trial_grad = found
-            previous = _max_abs(grad)
+            previous = max_abs(grad)
             if m is not None and trial_grad is not None and \
-                    _max_abs(trial_grad) > 0.5 * previous:
+                    max_abs(trial_grad) > 0.5 * previous:
                 # On a flat objective the subsampled direction no longer halves
                 # the gradient: finish with exact Hessian products.
                 m = None
@@ -717,7 +713,7 @@ class GradientDescent(FullBatchSolver):
             else:
                 y = x_new
             x, F_x = x_new, F_new
-            size = _max_abs(mapping)
+            size = max_abs(mapping)
             if not flat:
                 L *= self.decrease
             elif size > last_size:

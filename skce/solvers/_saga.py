@@ -6,18 +6,16 @@ import numbers
 import numpy as np
 import scipy.sparse as sp
 
-from ._base import FullBatchSolver, SolverResult, curvature_bound
+from ._base import (
+    FullBatchSolver,
+    SolverResult,
+    curvature_bound,
+    max_abs,
+    rows_in_memory,
+)
 
 # Bytes of X's rows gathered at a time for an epoch's steps (SAGA.minimize).
 _GATHER_BYTES = 1 << 20
-
-
-def _in_memory(X):
-    return isinstance(X, np.ndarray) or sp.issparse(X)
-
-
-def _max_abs(a):
-    return float(np.max(np.abs(a))) if a.size else 0.0
 
 
 class SAGA(FullBatchSolver):
@@ -204,7 +202,7 @@ class SAGA(FullBatchSolver):
 
     def minimize(self, objective, params, *, max_iter, tol, monitor, rng=None):
         X = getattr(objective, "X", None)
-        if not _in_memory(X):
+        if not rows_in_memory(X):
             raise ValueError(
                 "solver='saga' needs the training data in memory as a numpy array "
                 "or a scipy sparse matrix (it samples rows); for dask or array-API "
@@ -264,9 +262,9 @@ class SAGA(FullBatchSolver):
             if l2:
                 grad[:d] += l2 * W[:d]
             if not l1:
-                return _max_abs(grad)
+                return max_abs(grad)
             moved = objective.prox(W - grad / L, 1.0 / L)
-            return L * _max_abs(W - moved)
+            return L * max_abs(W - moved)
 
         value, a = full_pass()
         if not math.isfinite(value):
