@@ -5,6 +5,9 @@ Run from the repository root::
     python benchmarks/stochastic_gaps.py            # the whole table (about 2 min)
     python benchmarks/stochastic_gaps.py sgd adam   # some solvers only
 
+Writes (merges, per solver) ``benchmarks/results/stochastic_gaps.json``, which the
+docs' solver page renders as its table; ``--no-write`` only prints.
+
 For each solver, data set (iris, wine, breast_cancer, digits, standardized) and
 ``alpha`` in (1e-3, 1e-4): ``(f - f*) / |f*|`` with f the training objective at the
 fitted coefficients and f* newton-cg's at ``tol=1e-10`` (same objective, computed
@@ -76,9 +79,43 @@ def gap_table(solvers=SOLVERS, datasets=tuple(DATASETS), alphas=ALPHAS, seed=0):
     return out
 
 
+RESULTS = Path(__file__).resolve().parent / "results" / "stochastic_gaps.json"
+
+
+def write_json(table, path=RESULTS):
+    """Merge ``table`` into results/stochastic_gaps.json (rows of other solvers
+    kept), which the docs' solver page renders; returns the merged rows."""
+    import json
+    import platform
+
+    import sklearn
+
+    rows = {}
+    if path.exists():
+        rows = {(r["solver"], r["dataset"], r["alpha"]): r
+                for r in json.loads(path.read_text())["rows"]}
+    for (name, ds, alpha), (gap, t, reason, warned) in table.items():
+        rows[name, ds, alpha] = {"solver": name, "dataset": ds, "alpha": alpha,
+                                 "gap": gap, "seconds": t, "stop_reason": reason,
+                                 "warned": warned}
+    order = {n: i for i, n in enumerate(SOLVERS)}
+    merged = sorted(rows.values(), key=lambda r: (
+        order.get(r["solver"], len(order)), r["solver"],
+        list(DATASETS).index(r["dataset"]), -r["alpha"]))
+    path.write_text(json.dumps({
+        "bound": BOUND,
+        "machine": {"python": platform.python_version(), "numpy": np.__version__,
+                    "scikit-learn": sklearn.__version__},
+        "rows": merged}, indent=1) + "\n")
+    return merged
+
+
 def main(argv):
-    solvers = tuple(argv) or SOLVERS
+    write = "--no-write" not in argv
+    solvers = tuple(a for a in argv if not a.startswith("--")) or SOLVERS
     table = gap_table(solvers)
+    if write:
+        write_json(table)
     cols = [(ds, a) for ds in DATASETS for a in ALPHAS]
     print("| solver | " + " | ".join(f"{ds} {a:g}" for ds, a in cols) + " | seconds |")
     print("|---" * (len(cols) + 2) + "|")
@@ -94,6 +131,8 @@ def main(argv):
         print(f"| {name} | " + " | ".join(cells) + f" | {secs:.1f} |")
     print(f"\nworst gap {worst:.2e} (bound {BOUND:g}; * above it, w: "
           "ConvergenceWarning)")
+    if write:
+        print(f"wrote {RESULTS}")
 
 
 if __name__ == "__main__":

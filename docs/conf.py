@@ -160,8 +160,40 @@ def _write_memory_table(app):
         f.write("\n".join(lines) + "\n")
 
 
+def _write_gap_table(app):
+    """docs/_generated/stochastic_gaps.rst from
+    benchmarks/results/stochastic_gaps.json (written by ``python
+    benchmarks/stochastic_gaps.py``; never typed): relative objective gap of each
+    stochastic solver at its defaults, per data set and alpha; bold above the
+    bound, "(w)" where the fit warned."""
+    import json
+    from pathlib import Path
+
+    path = Path(skce.__file__).resolve().parent.parent / "benchmarks" / "results" \
+        / "stochastic_gaps.json"
+    results = json.loads(path.read_text())
+    bound, cells, solvers, cols = results["bound"], {}, [], []
+    for r in results["rows"]:
+        col = (r["dataset"], r["alpha"])
+        solvers += [r["solver"]] if r["solver"] not in solvers else []
+        cols += [col] if col not in cols else []
+        text = f"{r['gap']:.1e}"
+        text = f"**{text}**" if r["gap"] > bound else text
+        cells[r["solver"], col] = text + (" (w)" if r["warned"] else "")
+    lines = [".. list-table::", "   :header-rows: 1", "", "   * - solver"]
+    lines += [f"     - {ds} {alpha:g}" for ds, alpha in cols]
+    for solver in solvers:
+        lines.append(f"   * - ``{solver}``")
+        lines += [f"     - {cells.get((solver, col), 'not run')}" for col in cols]
+    out = os.path.join(app.srcdir, "_generated")
+    os.makedirs(out, exist_ok=True)
+    with open(os.path.join(out, "stochastic_gaps.rst"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
 def setup(app):
     app.connect("builder-inited", _write_backend_table)
+    app.connect("builder-inited", _write_gap_table)
     app.connect("builder-inited", _write_memory_table)
 
 
