@@ -514,42 +514,42 @@ def _skipped_steps(w, g, k, *, step, l1, l2):
     w = np.asarray(w, dtype=np.float64)
     g = np.asarray(g, dtype=np.float64)
     k = np.asarray(k, dtype=np.float64)
-    if l2:
-        log_c = math.log1p(-step * l2)  # log c, c = 1 - step l2
+    rate = step * l2  # 1 - c
+    log_c = math.log1p(-rate)
+    # A^t(w) = c^t w - beta (1 + c + ... + c^(t-1)) = c^t w + (c^t - 1) beta / rate,
+    # with c^t - 1 = expm1(t log c)
 
-        def power_sum(t):
-            """(c^t, 1 + c + ... + c^(t-1))"""
-            return np.exp(t * log_c), -np.expm1(t * log_c) / (step * l2)
-    else:
-        def power_sum(t):
-            return np.ones_like(t), t
+    def affine(t, w, beta):
+        if not l2:
+            return w - t * beta
+        t_log_c = t * log_c
+        return np.exp(t_log_c) * w + np.expm1(t_log_c) * (beta / rate)
 
     if not l1:
-        ck, sk = power_sum(k)
-        return ck * w - (step * sk) * g
-    c = 1.0 - step * l2
+        return affine(k, w, step * g)
     tau = step * l1
-    one = c * w - step * g
-    one = np.sign(one) * np.maximum(np.abs(one) - tau, 0.0)  # T(w)
-    sigma = np.where(one > w, -1.0, 1.0)  # mirrored: the iterates do not increase
+    sg = step * g
+    k = k + np.zeros_like(sg)  # broadcast once, not in each operation
+    x = (1.0 - rate) * w - sg
+    one = x - np.minimum(np.maximum(x, -tau), tau)  # T(w)
+    sigma = np.copysign(1.0, w - one)  # mirrored: the iterates do not increase
     u = sigma * w
-    h = sigma * g
-    beta_p = step * (h + l1)
-    beta_m = step * (h - l1)
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        # the positive run: A_+^t(u) > 0 for t < t_star
-        if l2:
-            t_star = np.log1p(u * (step * l2) / beta_p) / -log_c
-        else:
-            t_star = u / beta_p
-        j = np.where(u <= 0.0, 0.0,
-                     np.where(beta_p <= 0.0, np.inf, np.ceil(t_star) - 1.0))
-    j = np.minimum(np.maximum(j, 0.0), k)
-    cj, sj = power_sum(j)
-    v = cj * u - sj * beta_p  # A_+^j(u): the answer when j == k
-    v1 = np.maximum(c * v - beta_p, 0.0) + np.minimum(c * v - beta_m, 0.0)  # T(v)
-    cr, sr = power_sum(np.maximum(k - j - 1.0, 0.0))
-    tail = np.minimum(cr * v1 - sr * beta_m, 0.0)
+    hs = sigma * sg
+    beta_p = hs + tau
+    beta_m = hs - tau
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # the positive run, A_+^t(u) > 0 for t < t_star (where u > 0 < beta_p)
+        t_star = np.log1p(u * rate / beta_p) / -log_c if l2 else u / beta_p
+        j = np.where(beta_p > 0.0, np.ceil(t_star) - 1.0, np.inf)
+    j = np.where(u > 0.0, j, 0.0)
+    j = np.minimum(j, k)
+    # v = A_+^j(u): the answer when j == k
+    v = affine(j, u, beta_p)
+    cv = (1.0 - rate) * v
+    v1 = np.maximum(cv - beta_p, 0.0) + np.minimum(cv - beta_m, 0.0)  # T(v)
+    r = k - j - 1.0  # steps along A_- after it (-1 where j == k: not used)
+    tail = affine(r, v1, beta_m)
+    tail = np.minimum(tail, 0.0)
     return sigma * np.where(j >= k, v, tail)
 
 
