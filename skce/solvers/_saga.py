@@ -462,9 +462,14 @@ def _lazy_steps(XR, rows, weight, once, targets, se, W, a, table, last, *, loss,
 
 def _catch_up(W, a, last, t, *, step, l1, l2):
     """Bring every feature's row of W up to step ``t`` (:func:`_skipped_steps`), in
-    place; ``last`` as in :func:`_lazy_steps`."""
-    d = len(last)
-    W[:d] = _skipped_steps(W[:d], a[:d], (t - last)[:, None], step=step, l1=l1, l2=l2)
+    place; ``last`` as in :func:`_lazy_steps`. A block of rows at a time, so that
+    the closed form's temporaries stay near ``_GATHER_BYTES`` each."""
+    d, K = len(last), W.shape[1]
+    block = max(1, _GATHER_BYTES // (8 * K))
+    for lo in range(0, d, block):
+        rows = slice(lo, min(lo + block, d))
+        W[rows] = _skipped_steps(W[rows], a[rows], (t - last[rows])[:, None],
+                                 step=step, l1=l1, l2=l2)
 
 
 def _skipped_steps(w, g, k, *, step, l1, l2):
