@@ -310,27 +310,101 @@ def test_sparse_matches_dense():
             assert_allclose(sparse.coef_, dense.coef_, rtol=1e-10, atol=1e-12)
 
 
-@pytest.mark.parametrize("fit_intercept", [True, False])
-@pytest.mark.parametrize("alpha", [1e-2, 0.0])
-def test_lazy_sparse_updates_match_the_dense_loop(fit_intercept, alpha):
-    """On truly sparse X (5% density, so most features skip most steps) the
-    just-in-time updates (lazy catch-up of the L2 shrink and of the mean gradient)
-    give the dense loop's iterates up to rounding."""
+LAZY_CASES = [  # (fit_intercept, alpha, l1_ratio, dtype)
+    (True, 1e-2, 0.0, np.float64), (False, 0.0, 0.0, np.float64),
+    (True, 2e-2, 0.5, np.float64), (False, 2e-2, 1.0, np.float64),
+    (True, 2e-2, 0.5, np.float32)]
+
+
+@pytest.mark.parametrize(("fit_intercept", "alpha", "l1_ratio", "dtype"), LAZY_CASES)
+def test_lazy_sparse_updates_match_the_dense_loop(fit_intercept, alpha, l1_ratio,
+                                                  dtype, monkeypatch):
+    """On truly sparse X (5% density, so most features skip most steps; all-zero
+    columns; a feature in one row only) the just-in-time updates (closed-form
+    catch-up of the L2 shrinks, the mean gradient and the soft thresholds) give
+    the dense loop's iterates, for the same draws, up to rounding, and the same
+    exact zeros; also with an epoch's rows gathered in many chunks and the
+    end-of-epoch catch-up done in blocks of features. 0.1 s a case."""
     import scipy.sparse as sp
 
+    import skce.solvers._saga as saga_module
+
+    monkeypatch.setattr(saga_module, "_GATHER_BYTES", 1000)  # 2 blocks, ~30 chunks
     rng = np.random.default_rng(0)
-    X = sp.random(300, 80, density=0.05, format="csr", random_state=rng,
+    X = sp.random(300, 80, density=0.05, format="lil", random_state=rng,
                   data_rvs=rng.standard_normal)
+    X[:, [5, 17, 40]] = 0.0
+    X[3, 40] = 2.5  # read by one sample only
+    X = X.tocsr().astype(dtype)
     y = np.asarray(X @ rng.normal(size=(80, 3))).argmax(axis=1)
-    kw = dict(solver="saga", alpha=alpha, max_iter=4, random_state=0,
-              fit_intercept=fit_intercept)
+    kw = dict(solver="saga", alpha=alpha, l1_ratio=l1_ratio, max_iter=4,
+              random_state=0, fit_intercept=fit_intercept)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         dense = SoftmaxRegressor(**kw).fit(X.toarray(), y)
         sparse = SoftmaxRegressor(**kw).fit(X, y)
+    assert sparse.coef_.dtype == dtype
     assert np.abs(dense.coef_).max() > 0.1
-    assert_allclose(sparse.coef_, dense.coef_, rtol=1e-9, atol=1e-12)
-    assert_allclose(sparse.intercept_, dense.intercept_, rtol=1e-9, atol=1e-12)
+    tol = dict(rtol=1e-10, atol=1e-12) if dtype == np.float64 else \
+        dict(rtol=1e-5, atol=1e-6)
+    assert_allclose(sparse.coef_, dense.coef_, **tol)
+    assert_allclose(sparse.intercept_, dense.intercept_, **tol)
+    zeros = dense.coef_ == 0
+    assert_array_equal(sparse.coef_ == 0, zeros)
+    assert np.all(zeros[:, [5, 17]])  # no sample reads them: no gradient
+    if l1_ratio:  # with the penalty's zeros well inside the support
+        assert 0.2 * zeros.size < zeros.sum() < zeros.size - 10
+
+
+def _prox_loop(w, g, k, *, step, l1, l2):
+    """k steps of w <- soft(c w - step g, step l1), c = 1 - step l2, one by one."""
+    for _ in range(k):
+        u = (1.0 - step * l2) * w - step * g
+        w = math.copysign(max(abs(u) - step * l1, 0.0), u)
+    return w
+
+
+def test_skipped_proximal_steps_in_closed_form():
+    """The closed form of k skipped steps against the loop: by hand, then over a
+    grid of start, gradient, penalty and k covering every path."""
+    from skce.solvers._saga import _skipped_steps
+
+    def closed(w, g, k, **kw):
+        return float(_skipped_steps(w, g, k, **kw))
+
+    kw = dict(step=0.1, l1=1.0, l2=0.0)
+    # by hand, g = 4 > l1: 0.1 (g + l1) = 0.5 a step down while positive, to 0.35;
+    # then 0.35 - 0.4 is inside the threshold band (0.1) around 0: zero; then
+    # 0.1 (g - l1) = 0.3 a step down
+    assert closed(0.85, 4.0, 1, **kw) == pytest.approx(0.35, abs=1e-15)
+    assert closed(0.85, 4.0, 2, **kw) == 0.0
+    assert closed(0.85, 4.0, 5, **kw) == pytest.approx(-0.9, abs=1e-15)
+    # |g| <= l1: 0.15 a step down, reaches zero on the 7th step and stays there
+    assert closed(1.0, 0.5, 3, **kw) == pytest.approx(0.55, abs=1e-15)
+    assert closed(1.0, 0.5, 7, **kw) == 0.0 and closed(1.0, 0.5, 10**6, **kw) == 0.0
+    assert closed(-1.0, -1.0, 10**6, **kw) == 0.0 and closed(0.0, 1.0, 5, **kw) == 0.0
+    # crossing in one step (the iterate jumps over the band), then L2 (factor 0.9)
+    kw = dict(step=0.1, l1=1.0, l2=1.0)
+    assert closed(0.2, 9.0, 1, **kw) == pytest.approx(0.18 - 0.9 + 0.1, abs=1e-15)
+    assert closed(0.2, 9.0, 3, **kw) == pytest.approx(
+        _prox_loop(0.2, 9.0, 3, **kw), abs=1e-15)
+    # towards the fixed point -(g - l1) / l2 = -8, never reached
+    assert closed(0.2, 9.0, 10**4, **kw) == pytest.approx(-8.0, rel=1e-14)
+    # a grid over every path, vectorized with a k per entry as the solver calls it
+    starts = [(w, g, k) for w in (-3.0, -0.05, 0.0, 0.02, 1.7)
+              for g in (-2.5, -1.0, -0.3, 0.0, 0.4, 1.0, 3.0) for k in (0, 1, 2, 5, 40)]
+    w, g, k = np.array(starts).T
+    k = k.astype(int)
+    n_zeros = 0
+    for step, l1, l2 in ((0.1, 1.0, 0.0), (0.3, 0.5, 2.0), (0.05, 0.0, 1e-3),
+                         (0.2, 2.0, 1e-9), (0.5, 0.7, 1.9)):
+        expected = np.array([_prox_loop(*start, step=step, l1=l1, l2=l2)
+                             for start in starts])
+        got = _skipped_steps(w, g, k, step=step, l1=l1, l2=l2)
+        assert_allclose(got, expected, rtol=1e-12, atol=1e-14)
+        assert_array_equal(got == 0, expected == 0)  # the exact zeros kept
+        n_zeros += np.sum(expected == 0)
+    assert 0.2 < n_zeros / (5 * len(starts)) < 0.8
 
 
 def test_deterministic_given_random_state():

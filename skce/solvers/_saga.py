@@ -92,15 +92,14 @@ class SAGA(FullBatchSolver):
     -----
     Needs X in memory as a numpy array or scipy sparse matrix: the dask and
     array-API objectives have no rows to sample (use ``"lbfgs"``, ``"newton-cg"``
-    or ``"gd"`` there). On sparse X without an L1 penalty the steps are
-    just-in-time: a feature's row of the parameters is brought up to date (the L2
-    shrink and the mean-gradient term of the steps it skipped, in closed form) only
-    when a drawn sample reads it, so a step costs O(nnz of its rows x n_outputs)
-    plus numpy's per-call overhead (several times faster than dense updates on
-    wide sparse X, still far slower per epoch than scikit-learn's compiled saga:
-    ``python benchmarks/run.py --saga-only``). With L1 on sparse X every step
-    still updates all ``(n_features + 1) x n_outputs`` parameters (the
-    composition of skipped proximal steps has no closed form this code uses).
+    or ``"gd"`` there). On sparse X the steps are just-in-time: a feature's row of
+    the parameters is brought up to date (the L2 shrinks, mean-gradient terms and,
+    with L1, soft thresholds of the steps it skipped, in closed form) only when a
+    drawn sample reads it, and every row at the end of an epoch, before the
+    objective is evaluated; a step costs O(nnz of its rows x n_outputs) plus
+    numpy's per-call overhead (several times faster than dense updates on wide
+    sparse X, still far slower per epoch than scikit-learn's compiled saga:
+    ``python benchmarks/run.py --saga-only``).
 
     Examples
     --------
@@ -286,8 +285,10 @@ class SAGA(FullBatchSolver):
         F_prev = value
         t = 1.0
         n_iter = 0
-        # sparse X without L1: just-in-time updates, a step costs O(nnz of its rows)
-        lazy = sp.issparse(X) and not l1
+        # sparse X: just-in-time updates, a step costs O(nnz of its rows); a
+        # feature's row of W has had last[j] of the epoch's steps applied
+        lazy = sp.issparse(X)
+        last = np.zeros(d, dtype=np.int64) if lazy else None
         for n_iter in range(1, max_iter + 1):  # noqa: B007 (returned after the loop)
             W[...] = Y
             rows = self.draw(rng, p, m, b)
@@ -303,7 +304,10 @@ class SAGA(FullBatchSolver):
                 draws = slice(first_step * b, (first_step + steps) * b)
                 self._steps(X, rows[draws], index, weight[draws], once[draws],
                             objective, s, W, a, table, C, step=step, b=b,
-                            steps=steps, lazy=lazy)
+                            steps=steps, last=last, t0=first_step)
+            if lazy:  # every feature up to date before the objective is evaluated
+                _catch_up(W, a, last, m, step=step, l1=l1, l2=l2)
+                last[:] = 0
 
             value, a = full_pass()
             if not math.isfinite(value) or not np.all(np.isfinite(W)):
@@ -346,12 +350,14 @@ class SAGA(FullBatchSolver):
 
     @staticmethod
     def _steps(X, rows, index, weight, once, objective, s, W, a, table, C, *, step,
-               b, steps, lazy):
+               b, steps, last, t0):
         """``steps`` SAGA steps of ``b`` draws each, in place on W, a and table.
 
         ``rows`` are the draws (positions among the objective's rows); ``index``
         maps them to X's rows (None: the same). Only these draws' rows of X are
-        gathered."""
+        gathered. ``last`` is None for dense steps; on sparse X it holds the
+        just-in-time state (see :func:`_lazy_steps`), the chunk's first step being
+        the epoch's step ``t0``."""
         Xe = X[rows if index is None else index[rows]]
         targets = objective.targets.take(rows)
         se = s[rows]
@@ -359,9 +365,9 @@ class SAGA(FullBatchSolver):
         d = X.shape[1]
         l1, l2 = objective.l1, objective.l2
         loss, offset = objective.loss, objective.offset
-        if lazy:
-            _lazy_epoch(Xe, rows, weight, once, targets, se, W, a, table,
-                        loss=loss, step=step, l2=l2, b=b, m=steps,
+        if last is not None:
+            _lazy_steps(Xe, rows, weight, once, targets, se, W, a, table, last,
+                        loss=loss, step=step, l1=l1, l2=l2, b=b, m=steps, t0=t0,
                         fit_intercept=objective.fit_intercept, offset=offset)
             return
         Xe = _with_ones(Xe, objective.fit_intercept)
@@ -385,56 +391,52 @@ class SAGA(FullBatchSolver):
             a += P[:, K:]
 
 
-def _lazy_epoch(XR, rows, weight, once, targets, se, W, a, table, *, loss, step, l2,
-                b, m, fit_intercept, offset):
-    """One epoch of SAGA steps on sparse rows with just-in-time updates, in place.
+def _lazy_steps(XR, rows, weight, once, targets, se, W, a, table, last, *, loss, step,
+                l1, l2, b, m, t0, fit_intercept, offset):
+    """SAGA steps ``t0 .. t0 + m - 1`` of an epoch on sparse rows with just-in-time
+    updates, in place.
 
-    Between two steps that touch feature j, its row of W follows
-    ``w <- c w - step a_j`` with ``c = 1 - step l2`` and ``a_j`` unchanged (a
-    feature's mean gradient only changes when one of its samples is drawn), so
-    ``k`` skipped steps are ``w <- c^k w - step a_j (1 - c^k) / (1 - c)`` (``k step
-    a_j`` without L2), applied when the feature is next read and for every feature
-    at the end of the epoch (Schmidt, Le Roux and Bach 2017, section 4.1). A step
-    then costs O(nnz of its rows x n_outputs); the intercept row is updated at each
-    step. The iterates equal the dense loop's up to rounding.
+    Between two steps that read feature j, its row of W only takes the steps'
+    shrink and the mean-gradient term ``a_j`` (unchanged: a feature's mean gradient
+    only moves when one of its samples is drawn), then the soft threshold; those
+    skipped steps are applied in closed form (:func:`_skipped_steps`) when the
+    feature is next read, and for every feature at the end of the epoch
+    (:func:`_catch_up`; Schmidt, Le Roux and Bach 2017, section 4.1, for the
+    smooth part). A step then costs O(nnz of its rows x n_outputs); the intercept
+    row is updated at each step. The iterates equal the dense loop's up to
+    rounding.
 
     Parameters
     ----------
     XR : CSR matrix of shape (m * b, n_features)
-        The epoch's drawn rows, in order.
+        The chunk's drawn rows, in order.
     rows, weight, once, targets, se
         Per draw: the sample index, 1 / (b p_j S), 1 / S on a batch's first copy
         of a sample (else 0), the targets and the sample weight.
     W, a, table : ndarray
         Parameters (n_features + fit_intercept, K), the mean gradient, the
         per-sample gradient table; updated in place.
+    last : ndarray of int of shape (n_features,)
+        The number of the epoch's steps already applied to each feature's row of
+        W; updated in place.
     """
     d = XR.shape[1]
     K = W.shape[1]
     c = 1.0 - step * l2
-    last = np.zeros(d, dtype=np.int64)  # steps already applied to each feature row
+    threshold = step * l1
     indptr, indices, data = XR.indptr, XR.indices, XR.data
-    # the draw (row of the epoch) of each stored entry, for the sums over rows
+    # the draw (row of the chunk) of each stored entry, for the sums over rows
     owner = np.repeat(np.arange(XR.shape[0]), np.diff(indptr))
-
-    def skipped(J, t):
-        """Factors of the steps t - last[J] that did not touch the rows J:
-        (c^k, step (1 + c + ... + c^(k-1)))."""
-        k = (t - last[J]).astype(np.float64)
-        if not l2:
-            return np.ones_like(k), step * k
-        ck = c**k
-        return ck, step * (1.0 - ck) / (1.0 - c)
-
     for k in range(m):
+        t = t0 + k
         lo, hi = indptr[k * b], indptr[(k + 1) * b]
         J, local = np.unique(indices[lo:hi], return_inverse=True)
         local = local.ravel()
         vals = data[lo:hi, None]
         rid = owner[lo:hi] - k * b
         aJ = a[J]
-        ck, geo = skipped(J, k)
-        WJ = ck[:, None] * W[J] - geo[:, None] * aJ  # caught up to step k
+        WJ = _skipped_steps(W[J], aJ, (t - last[J])[:, None], step=step, l1=l1,
+                            l2=l2)  # caught up to step t
         raw = _segment_sums(rid, vals * WJ[local], b, W.dtype)
         if fit_intercept:
             raw += W[d]
@@ -447,15 +449,113 @@ def _lazy_epoch(XR, rows, weight, once, targets, se, W, a, table, *, loss, step,
         table[idx] = G
         C = np.concatenate([dG * weight[sl, None], dG * once[sl, None]], axis=1)
         P = _segment_sums(local, vals * C[rid], len(J), W.dtype)
-        W[J] = c * WJ - step * (P[:, :K] + aJ)
+        WJ = c * WJ - step * (P[:, :K] + aJ)
+        if l1:  # the dense loop's soft threshold (Objective.prox), on these rows
+            WJ = np.sign(WJ) * np.maximum(np.abs(WJ) - threshold, 0.0)
+        W[J] = WJ
         a[J] = aJ + P[:, K:]
-        last[J] = k + 1
+        last[J] = t + 1
         if fit_intercept:
             W[d] -= step * (C[:, :K].sum(axis=0) + a[d])
             a[d] += C[:, K:].sum(axis=0)
-    J = np.arange(d)
-    ck, geo = skipped(J, m)
-    W[:d] = ck[:, None] * W[:d] - geo[:, None] * a[:d]
+
+
+def _catch_up(W, a, last, t, *, step, l1, l2):
+    """Bring every feature's row of W up to step ``t`` (:func:`_skipped_steps`), in
+    place; ``last`` as in :func:`_lazy_steps`. A block of rows at a time, so that
+    the closed form's temporaries stay near ``_GATHER_BYTES`` each."""
+    d, K = len(last), W.shape[1]
+    block = max(1, _GATHER_BYTES // (8 * K))
+    for lo in range(0, d, block):
+        rows = slice(lo, min(lo + block, d))
+        W[rows] = _skipped_steps(W[rows], a[rows], (t - last[rows])[:, None],
+                                 step=step, l1=l1, l2=l2)
+
+
+def _skipped_steps(w, g, k, *, step, l1, l2):
+    """``k`` proximal steps with a fixed gradient ``g``, in closed form, elementwise.
+
+    One step is the dense loop's ``w <- soft(c w - step g, tau)`` with ``c = 1 -
+    step l2`` (in (0, 1]: the step is below ``1 / l2``), ``tau = step l1`` and
+    ``soft(x, tau) = sign(x) max(|x| - tau, 0)``. Written as ``T(w) = max(c w -
+    beta_+, 0) + min(c w - beta_-, 0)`` with ``beta_+- = step (g +- l1)``, T is
+    nondecreasing, so the iterates ``w_t`` move monotonically (towards T's fixed
+    point, or without end when ``l2 = 0``). Mirror the problem (``w, g -> -w, -g``)
+    so that they do not increase. Then they follow the affine ``A_+(w) = c w -
+    beta_+`` while positive, ``A_+^t(w) = c^t w - beta_+ (1 + c + ... + c^(t-1))``,
+    for the first ``j`` steps, ``j`` the number of ``t >= 1`` with ``A_+^t(w_0) >
+    0`` (solved in closed form: ``t < log(1 + w_0 (1 - c) / beta_+) / -log(c)``,
+    ``w_0 / beta_+`` without L2; every step when ``beta_+ <= 0``); step ``j + 1``
+    is one T (to zero, or past it); after it the iterate is at most 0 and each
+    step is ``min(A_-(w), 0)``, which stays at zero when ``|g| <= l1`` (``beta_-
+    <= 0``) and otherwise keeps decreasing along ``A_-``. ``c^t`` and the
+    geometric sums are taken with ``log1p`` and ``expm1``, exact for ``c`` near 1.
+    Without L1 it is the affine ``A^k(w)``.
+
+    Parameters
+    ----------
+    w, g : ndarray
+        Starting points and the (fixed) gradients, broadcast together.
+    k : ndarray of int
+        Number of steps (>= 0), broadcast with ``w``.
+    step, l1, l2 : float
+
+    Returns
+    -------
+    ndarray of float64
+        The iterates after ``k`` steps.
+
+    Examples
+    --------
+    >>> from skce.solvers._saga import _skipped_steps
+    >>> w = 1.0
+    >>> for _ in range(4):  # the loop it replaces: 0.4, 0.0, -0.3, -0.57
+    ...     u = 0.9 * w - 0.1 * 4.0  # step 0.1, l2 = 1, g = 4
+    ...     w = max(abs(u) - 0.1 * 1.0, 0.0) * (1 if u > 0 else -1)  # l1 = 1
+    >>> round(w, 12), round(float(_skipped_steps(1.0, 4.0, 4, step=0.1, l1=1.0,
+    ...                                          l2=1.0)), 12)
+    (-0.57, -0.57)
+    """
+    w = np.asarray(w, dtype=np.float64)
+    g = np.asarray(g, dtype=np.float64)
+    k = np.asarray(k, dtype=np.float64)
+    rate = step * l2  # 1 - c
+    log_c = math.log1p(-rate)
+    # A^t(w) = c^t w - beta (1 + c + ... + c^(t-1)) = c^t w + (c^t - 1) beta / rate,
+    # with c^t - 1 = expm1(t log c)
+
+    def affine(t, w, beta):
+        if not l2:
+            return w - t * beta
+        t_log_c = t * log_c
+        return np.exp(t_log_c) * w + np.expm1(t_log_c) * (beta / rate)
+
+    if not l1:
+        return affine(k, w, step * g)
+    tau = step * l1
+    sg = step * g
+    k = k + np.zeros_like(sg)  # broadcast once, not in each operation
+    x = (1.0 - rate) * w - sg
+    one = x - np.minimum(np.maximum(x, -tau), tau)  # T(w)
+    sigma = np.copysign(1.0, w - one)  # mirrored: the iterates do not increase
+    u = sigma * w
+    hs = sigma * sg
+    beta_p = hs + tau
+    beta_m = hs - tau
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # the positive run, A_+^t(u) > 0 for t < t_star (where u > 0 < beta_p)
+        t_star = np.log1p(u * rate / beta_p) / -log_c if l2 else u / beta_p
+        j = np.where(beta_p > 0.0, np.ceil(t_star) - 1.0, np.inf)
+    j = np.where(u > 0.0, j, 0.0)
+    j = np.minimum(j, k)
+    # v = A_+^j(u): the answer when j == k
+    v = affine(j, u, beta_p)
+    cv = (1.0 - rate) * v
+    v1 = np.maximum(cv - beta_p, 0.0) + np.minimum(cv - beta_m, 0.0)  # T(v)
+    r = k - j - 1.0  # steps along A_- after it (-1 where j == k: not used)
+    tail = affine(r, v1, beta_m)
+    tail = np.minimum(tail, 0.0)
+    return sigma * np.where(j >= k, v, tail)
 
 
 def _segment_sums(labels, values, n, dtype):
