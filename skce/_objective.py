@@ -216,6 +216,7 @@ class Objective(Penalty):
             self.weight_sum = float(xp.sum(xp.astype(sample_weight, xp.float64)))
         self.shape = (self.n_features + int(fit_intercept), loss.n_outputs)
         self._raw = None  # flat logits scratch, one row block, made on first use
+        self._views = {}  # n_rows -> (n_rows, K) view of _raw, for mini-batches
         self._smoothness = None
 
     # ------------------------------------------------------------------ helpers
@@ -225,12 +226,6 @@ class Objective(Penalty):
             return a
         return self.xp.asarray(np.ascontiguousarray(a, dtype=self.dtype),
                                device=self.device)
-
-    def batch_order(self, order):
-        """An epoch's shuffled row order as the index array mini-batches slice: on
-        numpy itself; elsewhere moved to X's device once per epoch, so that batches
-        are taken there (``take``) and X never visits the host."""
-        return order if self.is_numpy else self.xp.asarray(order, device=self.device)
 
     def _chunks(self, rows):
         """``(X_c, targets_c, s_c)`` parts covering a batch (all rows for None),
@@ -254,18 +249,64 @@ class Objective(Penalty):
 
     def _batch(self, rows):
         """A mini-batch ``(X_B, targets_B, s_B, n / (|B| S))``."""
-        # An unbiased estimate of the full objective: scale by n / (|B| * S).
-        n_rows = rows.shape[0]
-        scale = self.n_samples / (n_rows * self.weight_sum) if n_rows else 0.0
         if self.is_numpy:
             X_rows = rows if self.rows is None else self.rows[rows]
             return (self.X[X_rows], self.targets.take(rows), self.sample_weight[rows],
-                    scale)
+                    self._batch_scale(rows.shape[0]))
         xp = self.xp
         if isinstance(rows, np.ndarray):
             rows = xp.asarray(rows, device=self.device)
         return (xp.take(self.X, rows, axis=0), self.targets.take(rows),
-                xp.take(self.sample_weight, rows, axis=0), scale)
+                xp.take(self.sample_weight, rows, axis=0),
+                self._batch_scale(rows.shape[0]))
+
+    def _batch_scale(self, n_rows):
+        # An unbiased estimate of the full objective: scale by n / (|B| * S).
+        return self.n_samples / (n_rows * self.weight_sum) if n_rows else 0.0
+
+    def epoch_batches(self, order, batch_size):
+        """The mini-batches of one epoch, in ``order`` (a permutation of the
+        objective's rows, numpy): yields ``(batch, n_rows)`` with ``batch`` what
+        :meth:`batch_value_grad` takes.
+
+        Consecutive runs of ``batch_size`` positions of ``order`` make the batches
+        (the last one shorter). On numpy each batch's rows are sorted
+        (cache-friendly gathering) and X's rows are gathered a chunk of about
+        ``_SUBSET_BYTES`` at a time, each batch then a view into its chunk: one
+        fancy index per chunk instead of per batch (with single-sample batches
+        the gathering, not the arithmetic, was most of a step) and never a copy
+        of X beyond one chunk. Other namespaces move the order to X's device once
+        and take each batch there.
+        """
+        n = order.shape[0]
+        b = max(1, min(int(batch_size), n))
+        if not self.is_numpy:
+            order = self.xp.asarray(order, device=self.device)
+            for start in range(0, n, b):
+                rows = order[start:min(start + b, n)]
+                yield self._batch(rows), rows.shape[0]
+            return
+        if b > 1:
+            order = order.copy()
+            full = (n // b) * b
+            order[:full].reshape(-1, b).sort(axis=1)
+            order[full:].sort()
+        # whole batches per chunk, each chunk about _SUBSET_BYTES of X
+        row_bytes = max(1, self.n_features * self.dtype.itemsize)
+        if sp.issparse(self.X):
+            row_bytes = max(1, 12 * self.X.nnz // max(1, self.X.shape[0]))
+        per_chunk = max(1, _SUBSET_BYTES // (row_bytes * b)) * b
+        full_scale = self._batch_scale(b)
+        for start in range(0, n, per_chunk):
+            rows = order[start:min(start + per_chunk, n)]
+            X = self.X[rows if self.rows is None else self.rows[rows]]
+            targets = self.targets.take(rows)
+            sw = self.sample_weight[rows]
+            for a in range(0, rows.shape[0], b):
+                part = slice(a, min(a + b, rows.shape[0]))
+                m = part.stop - a
+                scale = full_scale if m == b else self._batch_scale(m)
+                yield (X[part], targets.take(part), sw[part], scale), m
 
     def _blocks(self, n_rows):
         """Row blocks of the logits for the elementwise passes, as slices.
@@ -276,21 +317,31 @@ class Objective(Penalty):
         between passes instead of streaming from memory on each of them. Other
         namespaces get one block (their kernels are launched per pass anyway).
         """
-        rows = max(1024, _BLOCK_BYTES // (self.loss.n_outputs * self.dtype.itemsize))
+        rows = self._block_rows()
         if n_rows <= rows or not self.is_numpy:
             return [slice(0, n_rows)]
         return [slice(start, min(start + rows, n_rows))
                 for start in range(0, n_rows, rows)]
+
+    def _block_rows(self):
+        return max(1024, _BLOCK_BYTES // (self.loss.n_outputs * self.dtype.itemsize))
 
     def _scratch(self, n_rows):
         """A column-major (n_rows, n_outputs) view of the reused scratch buffer
         (numpy); None elsewhere."""
         if not self.is_numpy:
             return None
+        view = self._views.get(n_rows)
+        if view is not None:
+            return view
         K = self.loss.n_outputs
         if self._raw is None or self._raw.size < n_rows * K:
             self._raw = np.empty(n_rows * K, dtype=self.dtype)
-        return self._raw[: n_rows * K].reshape((n_rows, K), order="F")
+            self._views = {}  # views of the old buffer
+        view = self._raw[: n_rows * K].reshape((n_rows, K), order="F")
+        if len(self._views) < 4:  # the batch sizes of an epoch: full and last
+            self._views[n_rows] = view
+        return view
 
     def _logits(self, params, X, out=None):
         d = self.n_features
@@ -314,6 +365,13 @@ class Objective(Penalty):
     def _pointwise(self, method, raw, targets, sw):
         """Apply a loss method over the row blocks of ``raw``; returns the summed
         values and ``raw`` holding the method's array output (numpy in place)."""
+        if not self.is_numpy or raw.shape[0] <= self._block_rows():
+            # one block (a mini-batch): no slicing, no second take of the targets
+            value, G = method(raw, targets, sw)
+            if self.is_numpy and G is not raw:
+                raw[...] = G
+                G = raw
+            return value, G
         total = 0.0
         for block in self._blocks(raw.shape[0]):
             view = raw[block] if self.is_numpy else raw
@@ -344,7 +402,9 @@ class Objective(Penalty):
         grad : ndarray of shape ``self.shape``, X's dtype (numpy, on the host)
         """
         params = self.as_params(params)
-        parts, scale = self._chunks(rows)
+        if rows is not None:
+            return self.batch_value_grad(params, self._batch(rows))
+        parts, scale = self._chunks(None)
         loss, grad = 0.0, None
         for X, targets, sw in parts:
             raw = self._logits(params, X, self._scratch(X.shape[0]))
@@ -353,6 +413,17 @@ class Objective(Penalty):
             grad = self._backward(X, G, grad)
         W = params[: self.n_features]
         return loss * scale + self._penalty(W), self._finish(grad, scale, W)
+
+    def batch_value_grad(self, params, batch):
+        """``value_grad`` on one mini-batch from :meth:`epoch_batches` (``params``
+        already of ``self.shape`` and dtype): the unbiased estimates, scaled by
+        n / (|B| * sum_i s_i). The per-step path of the stochastic loop."""
+        X, targets, sw, scale = batch
+        raw = self._logits(params, X, self._scratch(X.shape[0]))
+        value, G = self._pointwise(self.loss.loss_gradient, raw, targets, sw)
+        W = params[: self.n_features]
+        return (value * scale + self._penalty(W),
+                self._finish(self._backward(X, G), scale, W))
 
     def smooth_value(self, params, rows=None):
         """Smooth part of the objective only (one product with X)."""
