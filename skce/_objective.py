@@ -313,11 +313,13 @@ class Objective(Penalty):
     def _blocks(self, n_rows):
         """Row blocks of the logits for the elementwise passes, as slices.
 
-        The products with X are done whole (one BLAS call each, which keeps BLAS's
-        threads efficient), but the loss's five or so elementwise passes over the
-        (n, K) logits run a block of rows at a time, so the block stays in cache
-        between passes instead of streaming from memory on each of them. Other
-        namespaces get one block (their kernels are launched per pass anyway).
+        The products of an evaluation are done whole (one BLAS call each, which
+        keeps BLAS's threads efficient), but the loss's five or so elementwise
+        passes over the (n, K) logits run a block of rows at a time, so the block
+        stays in cache between passes instead of streaming from memory on each of
+        them. Hessian-vector products take X a block at a time too, so that they
+        need no (n, K) array beside the setup's. Other namespaces get one block
+        (their kernels are launched per pass anyway).
         """
         rows = self._block_rows()
         if n_rows <= rows or not self.is_numpy:
@@ -450,7 +452,10 @@ class Objective(Penalty):
         """Return ``v -> H v`` for the smooth part at ``params``.
 
         Setting up costs one product with X; each product after costs one X @ V and
-        one X.T @ (H_raw dV).
+        one X.T @ (H_raw dV), a row block at a time. On numpy the setup is kept in
+        the scratch buffer of :meth:`value_grad` (no second (n, K) array): an
+        evaluation between two products overwrites it, and the next product then
+        redoes the setup (one more product with X).
 
         Parameters
         ----------
