@@ -1,10 +1,12 @@
 """At-scale measurements (issue "At scale"): extra memory of ``fit`` per solver,
-the cost of many classes, and 1 against 2 BLAS threads.
+the cost of many classes, 1 against 2 BLAS threads, and the default single-sample
+SGD fit on a million rows.
 
 Run from the repository root (after ``pip install ".[benchmarks]"``)::
 
     python benchmarks/scale.py                 # all sections, a few minutes
-    python benchmarks/scale.py --only memory   # one section: memory, classes, threads
+    python benchmarks/scale.py --only memory   # one section: memory, classes,
+                                               # threads, sgd
 
 Writes ``benchmarks/results/scale.json`` and ``scale.md`` (``--out`` to change the
 folder). Memory is the ``tracemalloc`` peak during ``fit`` (numpy and scipy report
@@ -147,28 +149,69 @@ def run_classes(quick, repeats, log):
     return out
 
 
-def run_threads(quick, repeats, log):
+def threads_problems(quick):
+    """The issue's tall float32 problem and a dense float64 one of 100 columns and
+    10 classes (issue 16/17 target there: 2 threads at most 0.6x the wall of 1)."""
     rng = np.random.default_rng(0)
     n = 100_000 if quick else 1_000_000
     X = rng.normal(size=(n, 20)).astype(np.float32)
     y = np.argmax(X[:, :5] + rng.gumbel(size=(n, 5)), axis=1)
+    n_d = 20_000 if quick else 200_000
+    Xd = rng.normal(size=(n_d, 100))
+    yd = np.argmax(Xd[:, :10] + rng.gumbel(size=(n_d, 10)), axis=1)
+    return {f"f32 {n}x20 K=5": (X, y, ["auto", "lbfgs", "newton-cg"]),
+            f"f64 {n_d}x100 K=10": (Xd, yd, ["auto"])}
+
+
+def run_threads(quick, repeats, log):
     out = {}
-    for solver in ["auto", "lbfgs", "newton-cg"]:
-        row = {}
-        for threads in (1, 2):
-            times = []
-            for _ in range(repeats):
-                model = SoftmaxRegressor(solver=solver)
-                with threadpool_limits(threads), warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    start = time.perf_counter()
-                    model.fit(X, y)
-                    times.append(time.perf_counter() - start)
-            row[str(threads)] = float(np.median(times))
-        row["ratio_2_over_1"] = row["2"] / row["1"]
-        log(f"threads {solver}: {row}")
-        out[solver] = row
+    for name, (X, y, solvers) in threads_problems(quick).items():
+        for solver in solvers:
+            row = {}
+            for threads in (1, 2):
+                times = []
+                for _ in range(repeats):
+                    model = SoftmaxRegressor(solver=solver)
+                    with threadpool_limits(threads), warnings.catch_warnings():
+                        warnings.simplefilter("ignore")
+                        start = time.perf_counter()
+                        model.fit(X, y)
+                        times.append(time.perf_counter() - start)
+                row[str(threads)] = float(np.median(times))
+            row["ratio_2_over_1"] = row["2"] / row["1"]
+            row["solver_"] = type(model.solver_).__name__
+            log(f"threads {name} {solver}: {row}")
+            out[f"{name} | {solver}"] = row
     return out
+
+
+def run_sgd(quick, log):
+    """The default SGD fit (single-sample steps, ``max_iter=None``) on the tall
+    float32 problem: timed whole when its planned updates fit in about three
+    minutes at the measured cost of one epoch, else one epoch timed and the fit
+    projected (epochs x one epoch)."""
+    from skce._training import default_epochs
+    from skce.solvers import SGD
+    rng = np.random.default_rng(0)
+    n = 100_000 if quick else 1_000_000
+    X = rng.normal(size=(n, 20)).astype(np.float32)
+    y = np.argmax(X[:, :5] + rng.gumbel(size=(n, 5)), axis=1)
+    planned = default_epochs(SGD(), n)
+    with threadpool_limits(1), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        start = time.perf_counter()
+        SoftmaxRegressor(solver="sgd", max_iter=1, random_state=0).fit(X, y)
+        epoch = time.perf_counter() - start
+        row = {"n_samples": n, "planned_epochs": planned, "one_epoch_s": epoch,
+               "us_per_update": epoch / n * 1e6,
+               "projected_fit_s": planned * epoch, "timed_whole": False}
+        if planned * epoch <= 180:
+            start = time.perf_counter()
+            SoftmaxRegressor(solver="sgd", random_state=0).fit(X, y)
+            row["fit_s"] = time.perf_counter() - start
+            row["timed_whole"] = True
+    log(f"sgd {row}")
+    return row
 
 
 def write_markdown(results, path):
@@ -209,13 +252,29 @@ def write_markdown(results, path):
                              f" | {r['objective']:.6f} | {r['n_iter']} |"
                              f" {r['stop_reason']} |")
     if "threads" in results:
-        lines += ["", "## 1 against 2 BLAS threads (float32, 20 columns, 5 classes,"
-                  " default parameters)", "",
-                  "| solver | 1 thread (s) | 2 threads (s) | 2 / 1 |",
-                  "|---|---|---|---|"]
-        for solver, r in results["threads"].items():
-            lines.append(f"| {solver} | {r['1']:.2f} | {r['2']:.2f} |"
+        note = results.get("notes", {}).get("threads")
+        lines += ["", "## 1 against 2 BLAS threads (default parameters)", ""] + (
+            [note, ""] if note else []) + [
+            "| problem | solver | 1 thread (s) | 2 threads (s) | 2 / 1 |",
+            "|---|---|---|---|---|"]
+        for key, r in results["threads"].items():
+            problem, _, solver = key.rpartition(" | ")
+            problem = problem or "f32 1000000x20 K=5"  # results written before
+            if solver == "auto" and "solver_" in r:
+                solver = f"auto ({r['solver_']})"
+            lines.append(f"| {problem} | {solver} | {r['1']:.2f} | {r['2']:.2f} |"
                          f" {r['ratio_2_over_1']:.2f} |")
+    if "sgd" in results:
+        r = results["sgd"]
+        note = results.get("notes", {}).get("sgd")
+        lines += ["", f"## Default SGD fit on {r['n_samples']:,} x 20 float32, 5"
+                  " classes (one BLAS thread)", ""] + ([note, ""] if note else []) + [
+            "| planned epochs | one epoch (s) | us per update | fit (s) |",
+            "|---|---|---|---|",
+            f"| {r['planned_epochs']} | {r['one_epoch_s']:.1f} |"
+            f" {r['us_per_update']:.1f} | "
+            + (f"{r['fit_s']:.1f} |" if r["timed_whole"] else
+               f"{r['projected_fit_s']:.0f} (projected: epochs x one epoch) |")]
     with open(path, "w") as f:
         f.write("\n".join(lines) + "\n")
 
@@ -223,13 +282,13 @@ def write_markdown(results, path):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes")
-    parser.add_argument("--only", choices=["memory", "classes", "threads"],
+    parser.add_argument("--only", choices=["memory", "classes", "threads", "sgd"],
                         action="append")
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--out", default=os.path.join(os.path.dirname(__file__),
                                                       "results"))
     args = parser.parse_args(argv)
-    sections = args.only or ["memory", "classes", "threads"]
+    sections = args.only or ["memory", "classes", "threads", "sgd"]
     import scipy
     results = {"quick": args.quick, "machine": {
         "cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
@@ -244,7 +303,8 @@ def main(argv=None):
         with open(path) as f:
             previous = json.load(f)
         results.update({k: v for k, v in previous.items()
-                        if k in ("memory", "classes", "threads", "notes")})
+                        if k in ("memory", "classes", "threads", "sgd",
+                                 "notes")})
 
     if "memory" in sections:
         results["memory"] = run_memory(args.quick, log)
@@ -252,6 +312,8 @@ def main(argv=None):
         results["classes"] = run_classes(args.quick, args.repeats, log)
     if "threads" in sections:
         results["threads"] = run_threads(args.quick, args.repeats, log)
+    if "sgd" in sections:
+        results["sgd"] = run_sgd(args.quick, log)
     os.makedirs(args.out, exist_ok=True)
     with open(path, "w") as f:
         json.dump(results, f, indent=1)

@@ -34,7 +34,7 @@ def _weighted_sum(sample_weight, values):
     multi-threaded BLAS spends milliseconds waking its threads for microseconds of
     work, and more threads made fits slower.
     """
-    xp, is_np = namespace(values)
+    xp, is_np = (np, True) if type(values) is np.ndarray else namespace(values)
     if is_np:
         a = sample_weight.astype(np.float64, copy=False)
         b = values.astype(np.float64, copy=False)
@@ -170,7 +170,8 @@ class HardTargets(_Targets):
         self.codes = codes
         self.n_classes = n_classes
         self.smoothing = smoothing
-        self.xp, self.is_numpy = namespace(codes)
+        self.xp, self.is_numpy = (np, True) if type(codes) is np.ndarray \
+            else namespace(codes)
         self._rows = None  # arange(n_samples), made once for the fancy indexing
         self._onehot = None  # other namespaces: the one-hot matrix, made once
 
@@ -198,7 +199,12 @@ class HardTargets(_Targets):
         """The targets of a subset of rows (a slice, or an index array of the
         codes' namespace)."""
         if self.is_numpy or isinstance(rows, slice):
-            return HardTargets(self.codes[rows], self.n_classes, self.smoothing)
+            part = HardTargets(self.codes[rows], self.n_classes, self.smoothing)
+            if isinstance(rows, slice) and self.is_numpy and rows.step is None \
+                    and not rows.start:
+                # arange(n)[:m] is arange(m): a mini-batch shares the index
+                part._rows = self._row_index()[rows]
+            return part
         return HardTargets(self.xp.take(self.codes, rows, axis=0), self.n_classes,
                            self.smoothing)
 
@@ -220,7 +226,9 @@ class HardTargets(_Targets):
             if self.smoothing:
                 P -= self.smoothing / self.n_classes
             return P
-        P[self._row_index(), self.codes] -= (1.0 - self.smoothing) * weight
+        # (1 - 0) * weight is weight: no product without smoothing
+        P[self._row_index(), self.codes] -= (1.0 - self.smoothing) * weight \
+            if self.smoothing else weight
         if self.smoothing:
             P -= (self.smoothing / self.n_classes) * weight[:, None]
         return P

@@ -387,20 +387,15 @@ def run_epochs(objective, optimizer, params, loop, *, n_epochs, rng, monitor,
     # sample) means the steps overshoot: finite but meaningless coefficients.
     limit = 1e4 * max(loop.reference_loss, 1.0)
     n_done = 0
-    # numpy sorts each batch's rows (cache-friendly fancy indexing); other
-    # namespaces get the epoch's order on X's device once and take batches there
-    on_host = not hasattr(objective, "batch_order") or objective.is_numpy
     for _ in range(n_epochs):
         order = rng.permutation(n)
-        if not on_host:
-            order = objective.batch_order(order)
         total = 0.0
         lr = None
-        for j, start in enumerate(range(0, n, batch_size)):
-            rows = order[start:min(start + batch_size, n)]
-            if on_host:
-                rows = np.sort(rows)
-            value, grad = objective.value_grad(params, rows)
+        # the epoch's batches come gathered from the objective (views into a
+        # chunk of rows): the per-step path is the loss and a few small products
+        for j, (batch, n_rows) in enumerate(objective.epoch_batches(order,
+                                                                    batch_size)):
+            value, grad = objective.batch_value_grad(params, batch)
             lr = _rate(optimizer, objective, loop, loop.epoch + j / n_batches,
                        horizon)
             if not math.isfinite(value):
@@ -425,7 +420,7 @@ def run_epochs(objective, optimizer, params, loop, *, n_epochs, rng, monitor,
                 loop.l1_total += step_size * objective.l1
                 objective.cumulative_prox(params, loop.l1_total, loop.l1_applied)
             loop.step += 1
-            total += value * rows.shape[0]
+            total += value * n_rows
             if loop.average_from is not None and \
                     loop.epoch + (j + 1) / n_batches > loop.average_from:
                 accumulate_average(loop, params)

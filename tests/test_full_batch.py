@@ -237,3 +237,29 @@ def test_auto_avoids_lbfgs_history_beyond_memory_of_X():
         warnings.simplefilter("ignore", ConvergenceWarning)
         model = SoftmaxRegressor(max_iter=1).fit(X, y)
     assert isinstance(model.solver_, NewtonCG)
+
+
+def test_hessp_survives_evaluations_between_products():
+    """hessp's setup lives in the scratch that value_grad and smooth_value write
+    (newton-cg's line search runs between two setups): a product after such
+    evaluations redoes the setup, and equals the product before them and the
+    finite difference of the gradient; several row blocks (K = 40: 1,024 rows a
+    block) and a subsampled Hessian too."""
+    from skce._loss import HardTargets, SoftmaxCrossEntropy
+    from skce._objective import Objective
+
+    rng = np.random.default_rng(0)
+    n, K = 3_000, 40
+    X = rng.normal(size=(n, 5))
+    obj = Objective(X, HardTargets(rng.integers(0, K, n), K), rng.uniform(size=n),
+                    SoftmaxCrossEntropy(K), alpha=1e-2)
+    p, v = rng.normal(size=obj.shape), rng.normal(size=obj.shape)
+    for rows in (None, np.arange(0, n, 2)):
+        product = obj.hessp(p, rows=rows)
+        first = product(v)
+        obj.value_grad(p + 1.0)
+        obj.smooth_value(3.0 * p)
+        assert_allclose(product(v), first, rtol=0, atol=0)
+    eps = 1e-6
+    fd = (obj.value_grad(p + eps * v)[1] - obj.value_grad(p - eps * v)[1]) / (2 * eps)
+    assert_allclose(obj.hessp(p)(v), fd, atol=1e-8)

@@ -15,6 +15,7 @@ from skce._fit import loop_state
 from skce._loss import HardTargets, SoftmaxCrossEntropy
 from skce._objective import Objective
 from skce.solvers import (
+    SGD,
     SOLVERS,
     Adagrad,
     Adam,
@@ -560,6 +561,59 @@ def test_same_random_state_same_bits(name):
     d = SoftmaxRegressor(solver=name, max_iter=3, random_state=rs).fit(X, y)
     e = SoftmaxRegressor(solver=name, max_iter=3, random_state=rs).fit(X, y)
     assert not np.array_equal(d.coef_, e.coef_)
+
+
+def _reference_sgd(X, y, sw, *, batch_size, lr, alpha, epochs, seed):
+    """Mini-batch SGD written out as a plain loop with a hand-written softmax
+    gradient: the estimator's seeding (one draw of its RandomState), one
+    permutation per epoch, consecutive batches with sorted rows, the log-prior
+    start, ``w <- w - lr * (n / (|B| S) X_B^T S_B (P_B - Y_B) + alpha [W; 0])``,
+    and the epoch's loss the size-weighted mean of the batches' estimates."""
+    n, d = X.shape
+    K = int(y.max()) + 1
+    Y = np.eye(K)[y]
+    S = sw.sum()
+    logp = np.log(np.bincount(y, weights=sw, minlength=K) / S)
+    params = np.zeros((d + 1, K))
+    params[d] = logp - logp.mean()
+    seed = np.random.RandomState(seed).randint(np.iinfo(np.int32).max)
+    rng = np.random.default_rng(seed)
+    curve = []
+    for _ in range(epochs):
+        order = rng.permutation(n)
+        total = 0.0
+        for start in range(0, n, batch_size):
+            B = np.sort(order[start:start + batch_size])
+            Z = X[B] @ params[:d] + params[d]
+            Z = Z - Z.max(axis=1, keepdims=True)
+            P = np.exp(Z) / np.exp(Z).sum(axis=1, keepdims=True)
+            ce = -(Y[B] * (Z - np.log(np.exp(Z).sum(axis=1, keepdims=True)))).sum(1)
+            scale = n / (len(B) * S)
+            G = (P - Y[B]) * sw[B, None] * scale
+            W = params[:d].copy()
+            total += len(B) * (scale * sw[B] @ ce + 0.5 * alpha * (W * W).sum())
+            params[:d] -= lr * (X[B].T @ G + alpha * W)
+            params[d] -= lr * G.sum(axis=0)
+        curve.append(total / n)
+    return params, curve
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("batch_size", [1, 7])
+def test_stochastic_loop_matches_a_plain_loop(batch_size):
+    """The loop's per-epoch batching (rows gathered a chunk at a time, scratch
+    reused) gives the straightforward loop's iterates and loss curve to rounding.
+    """
+    X, y = _blobs(n=90, d=4)
+    sw = np.random.default_rng(1).uniform(0.5, 2.0, 90)
+    clf = SoftmaxRegressor(solver=SGD(learning_rate=0.05, batch_size=batch_size),
+                           alpha=1e-2, max_iter=3, random_state=0)
+    clf.fit(X, y, sample_weight=sw)
+    params, curve = _reference_sgd(X, y, sw, batch_size=batch_size, lr=0.05,
+                                   alpha=1e-2, epochs=3, seed=0)
+    assert_allclose(clf.coef_, params[:4].T, rtol=1e-12, atol=1e-12)
+    assert_allclose(clf.intercept_, params[4], rtol=1e-12, atol=1e-12)
+    assert_allclose(clf.loss_curve_, curve, rtol=1e-12)
 
 
 def test_partial_fit_is_deterministic():
