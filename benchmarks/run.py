@@ -1229,7 +1229,8 @@ def main(argv=None):
                                                   args.threads)
             if args.no_extras:
                 continue
-            results["mapping"][name] = verify_mapping(problem)
+            results["mapping"][name] = verify_mapping(
+                problem, budget=5.0 if args.quick else 30.0)
             log(f"  mapping on {results['mapping'][name]['rows']} rows: "
                 f"{results['mapping'][name]['gap']}")
             results["threads"][name] = thread_speedup(
