@@ -7,7 +7,8 @@ Run from the repository root::
 
 Writes ``benchmarks/results/latest.md`` (tables and machine information),
 ``benchmarks/results/latest.json`` (every raw number) and
-``benchmarks/results/suboptimality.png`` (suboptimality against time).
+``benchmarks/results/suboptimality.png`` (suboptimality against time); a quick run
+writes the same names ending in ``-quick`` (gitignored).
 
 Method (also written into the results file):
 
@@ -476,8 +477,9 @@ def competitors(problem, budget, has_torch, quick=False, threads=1):
     if has_torch and dense_l2:
         out.append(("torch L-BFGS", "peer", lambda ok: run_torch_lbfgs(
             X, y, sw, budget, 1 if K == 2 else K, alpha)))
-    # jax compiles per shape (seconds each): the quick run keeps it to digits
-    if PEERS["jax"] and PEERS["optax"] and dense_l2 and (not quick or n < 2000):
+    # jax compiles per shape, untimed but 10-30 s each on a loaded 2-core machine:
+    # not in the quick run
+    if PEERS["jax"] and PEERS["optax"] and dense_l2 and not quick:
         out.append(("jax L-BFGS (optax)", "peer", lambda ok: run_jax_lbfgs(
             X, y, sw, budget, 1 if K == 2 else K, alpha, threads)))
     return out
@@ -962,7 +964,7 @@ def write_report(results, out_dir, quick, budget):
                                                   "results file):")[1].strip(), ""]
     lines += ["## Problems", ""]
     lines += [f"- **{k}**: {v}" for k, v in results["problems"].items()]
-    (out_dir / "latest.md").write_text("\n".join(lines) + "\n")
+    (out_dir / f"latest{_suffix(quick)}.md").write_text("\n".join(lines) + "\n")
 
 
 def _target_ratio(res, families=("sklearn",)):
@@ -985,7 +987,13 @@ def _target_ratio(res, families=("sklearn",)):
     return (t_skce, best, reached[best], ratio)
 
 
-def plot(results, out_dir):
+def _suffix(quick):
+    """File names of a quick run end in -quick (gitignored): a quick run never
+    overwrites the full run the README is generated from."""
+    return "-quick" if quick else ""
+
+
+def plot(results, out_dir, quick=False):
     import matplotlib
 
     matplotlib.use("Agg")
@@ -999,7 +1007,7 @@ def plot(results, out_dir):
         for cname, r in results["time"][pname]["runs"].items():
             rep = r["repeats"][0]
             sub = np.maximum(np.asarray(rep["subopt"]), 1e-12)
-            style = "-" if r["family"] == "skce" else "--"
+            style = {"skce": "-", "sklearn": "--", "peer": "-."}.get(r["family"], ":")
             times = np.maximum(np.asarray(rep["times"]), 1e-3)
             ax.semilogy(times, sub, style, marker=".", ms=3, label=cname)
         for eps in EPSILONS:
@@ -1018,7 +1026,7 @@ def plot(results, out_dir):
                 labels.append(lab)
     fig.legend(handles, labels, loc="lower center", ncol=4, fontsize=8)
     fig.tight_layout(rect=(0, 0.08, 1, 1))
-    fig.savefig(out_dir / "suboptimality.png", dpi=110)
+    fig.savefig(out_dir / f"suboptimality{_suffix(quick)}.png", dpi=110)
     plt.close(fig)
 
 
@@ -1135,7 +1143,7 @@ def saga_comparison(quick, budget, log):
     return results
 
 
-def write_saga_report(saga, out_dir, budget):
+def write_saga_report(saga, out_dir, budget, quick=False):
     """``saga.md``: the table of :func:`saga_comparison`."""
     lines = ["# skce saga beside scikit-learn's saga and sag", "",
              "Time to a relative suboptimality of 1e-6 (seconds; f* the best value "
@@ -1149,7 +1157,7 @@ def write_saga_report(saga, out_dir, budget):
             lines.append(f"| {name} | {label} | {_fmt_t(t, budget)} | "
                          f"{r['best_subopt']:.1e} | {r['info'].get('n_iter')} |")
     lines += [""] + [f"- {name}: {row['note']}" for name, row in saga.items()]
-    (out_dir / "saga.md").write_text("\n".join(lines) + "\n")
+    (out_dir / f"saga{_suffix(quick)}.md").write_text("\n".join(lines) + "\n")
 
 
 # ------------------------------------------------------------------------ main
@@ -1183,10 +1191,10 @@ def main(argv=None):
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
     if args.replot:
-        with open(out_dir / "latest.json") as fh:
+        with open(out_dir / f"latest{_suffix(args.quick)}.json") as fh:
             results = json.load(fh)
         write_report(results, out_dir, args.quick, budget)
-        plot(results, out_dir)
+        plot(results, out_dir, args.quick)
         return
     has_torch = torch is not None
     if has_torch and args.threads:
@@ -1200,8 +1208,8 @@ def main(argv=None):
     if args.saga_only:
         with limit:
             write_saga_report(saga_comparison(args.quick, budget, log), out_dir,
-                              budget)
-        log(f"wrote {out_dir / 'saga.md'}")
+                              budget, args.quick)
+        log(f"wrote {out_dir / f'saga{_suffix(args.quick)}.md'}")
         return
     with limit:
         results = {"machine": machine_info(args.threads), "repeats": args.repeats,
@@ -1229,25 +1237,31 @@ def main(argv=None):
                                                   args.threads)
             if args.no_extras:
                 continue
-            results["mapping"][name] = verify_mapping(
-                problem, budget=5.0 if args.quick else 30.0)
-            log(f"  mapping on {results['mapping'][name]['rows']} rows: "
-                f"{results['mapping'][name]['gap']}")
-            results["threads"][name] = thread_speedup(
-                problem, results["time"][name]["f_star"], budget, args.repeats)
-            log(f"  threads {results['threads'][name]}")
+            # the quick run checks one problem per kind of peer (binary: glum and
+            # snapml; multiclass and elastic net: cyanure) and times the threads
+            # on the problem of the 2-thread target only
+            if not args.quick or name in ("binary", "digits", "sparse-enet"):
+                results["mapping"][name] = verify_mapping(
+                    problem, budget=5.0 if args.quick else 30.0)
+                log(f"  mapping on {results['mapping'][name]['rows']} rows: "
+                    f"{results['mapping'][name]['gap']}")
+            if not args.quick or name == "dense-f64":
+                results["threads"][name] = thread_speedup(
+                    problem, results["time"][name]["f_star"], 4 * budget,
+                    args.repeats)
+                log(f"  threads {results['threads'][name]}")
         results["saga"] = saga_comparison(args.quick, budget, log)
-        write_saga_report(results["saga"], out_dir, budget)
+        write_saga_report(results["saga"], out_dir, budget, args.quick)
         if not args.no_extras:
             results["first_impression"] = first_impression(5 if args.quick else 11)
             log(f"first impression {results['first_impression']}")
     results["wall_s"] = time.perf_counter() - start
     results["load_average_end"] = os.getloadavg()
-    with open(out_dir / "latest.json", "w") as fh:
+    with open(out_dir / f"latest{_suffix(args.quick)}.json", "w") as fh:
         json.dump(results, fh, indent=1, default=float)
     write_report(results, out_dir, args.quick, budget)
-    plot(results, out_dir)
-    log(f"wrote {out_dir / 'latest.md'}")
+    plot(results, out_dir, args.quick)
+    log(f"wrote {out_dir / f'latest{_suffix(args.quick)}.md'}")
 
 
 # ------------------------------------------------------------- issue 13: CV
