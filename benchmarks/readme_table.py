@@ -132,7 +132,8 @@ def render(results, cv=False):
     peers = m.get("peers")
     missing = [k for k, v in (peers or {}).items() if v is None]
     lines = [
-        f"Latest full run ({m['cpu']}, {m['logical_cores']} logical cores, "
+        f"Latest {'quick' if results.get('quick') else 'full'} run ({m['cpu']}, "
+        f"{m['logical_cores']} logical cores, "
         f"{m['memory_GB']:.0f} GB; {m['platform']}; {_versions(m)}; every thread "
         f"pool limited to {m['thread_limit']} thread; "
         f"load average {start} at start, {end} at end; wall "
@@ -165,7 +166,7 @@ def render(results, cv=False):
         lines.append(
             f"| {name} ({n:,} x {d:,}) | {_t(default)} ({_picked(runs, n, d, l1)}) | "
             f"{_cell(runs, 'skce lbfgs')} | {_cell(runs, 'skce newton-cg')} | "
-            f"{_t(t_best)} ({best}) | "
+            f"{_t(t_best)}{'' if best is None else f' ({best})'} | "
             f"{'-' if ratio is None else f'{ratio:.2f}'} | "
             f"{_cell(runs, 'glum lbfgs', 'glum irls-cd')} | {_cell(runs, 'cyanure')} | "
             f"{_cell(runs, 'jax L-BFGS (optax)')} | {_cell(runs, 'torch L-BFGS')} | "

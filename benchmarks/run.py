@@ -1212,7 +1212,8 @@ def main(argv=None):
         log(f"wrote {out_dir / f'saga{_suffix(args.quick)}.md'}")
         return
     with limit:
-        results = {"machine": machine_info(args.threads), "repeats": args.repeats,
+        results = {"machine": machine_info(args.threads), "quick": args.quick,
+                   "repeats": args.repeats,
                    "micro_repeats": micro_repeats, "time": {}, "eval": {},
                    "epoch": {}, "memory": {}, "problems": {}, "mapping": {},
                    "threads": {}}
