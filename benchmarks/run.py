@@ -1000,6 +1000,10 @@ def plot(results, out_dir, quick=False):
     import matplotlib.pyplot as plt
 
     names = list(results["time"])
+    # one colour per solver, the same in every panel
+    solvers = list(dict.fromkeys(c for p in names for c in results["time"][p]["runs"]))
+    cmap = plt.get_cmap("tab20")
+    colour = {c: cmap(i % 20) for i, c in enumerate(solvers)}
     cols = 3
     rows = math.ceil(len(names) / cols)
     fig, axes = plt.subplots(rows, cols, figsize=(5 * cols, 3.8 * rows), squeeze=False)
@@ -1009,7 +1013,8 @@ def plot(results, out_dir, quick=False):
             sub = np.maximum(np.asarray(rep["subopt"]), 1e-12)
             style = {"skce": "-", "sklearn": "--", "peer": "-."}.get(r["family"], ":")
             times = np.maximum(np.asarray(rep["times"]), 1e-3)
-            ax.semilogy(times, sub, style, marker=".", ms=3, label=cname)
+            ax.semilogy(times, sub, style, marker=".", ms=3, label=cname,
+                        color=colour[cname])
         for eps in EPSILONS:
             ax.axhline(eps, color="grey", lw=0.5)
         ax.set_title(pname)
