@@ -1210,6 +1210,12 @@ def main(argv=None):
     def log(msg):
         print(f"[{time.perf_counter() - start:7.1f}s] {msg}", flush=True)
 
+    for name, found in PEERS.items():
+        if not found:
+            log(f"note: {name} does not import; its runs are skipped "
+                '(pip install ".[benchmarks]")')
+    if not has_torch:
+        log("note: torch does not import; the PyTorch baselines are skipped")
     if args.saga_only:
         with limit:
             write_saga_report(saga_comparison(args.quick, budget, log), out_dir,
