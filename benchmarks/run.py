@@ -7,7 +7,8 @@ Run from the repository root::
 
 Writes ``benchmarks/results/latest.md`` (tables and machine information),
 ``benchmarks/results/latest.json`` (every raw number) and
-``benchmarks/results/suboptimality.png`` (suboptimality against time).
+``benchmarks/results/suboptimality.png`` (suboptimality against time); a quick run
+writes the same names ending in ``-quick`` (gitignored).
 
 Method (also written into the results file):
 
@@ -41,6 +42,7 @@ Method (also written into the results file):
 """
 
 import argparse
+import importlib.util
 import json
 import math
 import os
@@ -66,7 +68,7 @@ from threadpoolctl import threadpool_info, threadpool_limits
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import skce  # noqa: E402
-from skce import SoftmaxRegressor  # noqa: E402
+from skce import SoftmaxRegressor, WeightedCEClassifier  # noqa: E402
 from skce._loss import (  # noqa: E402
     HardTargets,
     SigmoidCrossEntropy,
@@ -79,6 +81,11 @@ try:
     import torch
 except ImportError:  # the PyTorch baselines are optional
     torch = None
+
+# The other peers are optional too (``pip install ".[benchmarks]"``); each is imported
+# when its runner first runs, so a missing one only drops its rows.
+PEERS = {name: importlib.util.find_spec(name) is not None
+         for name in ("glum", "cyanure", "snapml", "jax", "optax")}
 
 ALPHA = 1e-4
 EPSILONS = (1e-4, 1e-6)
@@ -122,9 +129,31 @@ def make_problems(quick):
                                n_classes=5, weights=[0.8, 0.1, 0.05, 0.03, 0.02],
                                random_state=0)
     problems["imbalanced"] = dict(X=X, y=y, class_weight="balanced",
+                                  estimator=WeightedCEClassifier,
                                   note=f"make_classification({ni} x 50, 5 classes, "
-                                  "80/10/5/3/2 %), class_weight='balanced'")
+                                  "80/10/5/3/2 %), skce's WeightedCEClassifier at its "
+                                  "defaults (class_weight='balanced')")
+    nm = 5_000 if quick else 50_000
+    X, y = make_classification(n_samples=nm, n_features=200, n_informative=150,
+                               n_classes=100, n_clusters_per_class=1, random_state=0)
+    problems["many-classes"] = dict(X=X, y=y, note=f"make_classification({nm} x "
+                                    "200, 150 informative, 100 classes), float64")
+    nw, dw = (500, 2_000) if quick else (2_000, 5_000)
+    X, y = make_classification(n_samples=nw, n_features=dw, n_informative=100,
+                               n_classes=5, random_state=0)
+    problems["wide"] = dict(X=X, y=y, alpha=1e-2,
+                            note=f"make_classification({nw} x {dw}, 100 informative, "
+                            "5 classes), float64, alpha=1e-2")
+    X, y = problems["sparse"]["X"], problems["sparse"]["y"]
+    problems["sparse-enet"] = dict(X=X, y=y, l1_ratio=0.5,
+                                   note=f"the sparse problem (CSR {ns} x {ds}) with "
+                                   "the elastic net, l1_ratio=0.5")
     return problems
+
+
+def _setting(problem):
+    """``(alpha, l1_ratio)`` of a problem (ALPHA and 0 unless it says otherwise)."""
+    return problem.get("alpha", ALPHA), problem.get("l1_ratio", 0.0)
 
 
 def sample_weights(y, class_weight):
@@ -160,14 +189,23 @@ def objective(coef, intercept, X, y, sw, alpha):
     return total / float(sw.sum()) + 0.5 * alpha * float(np.sum(coef * coef))
 
 
+def penalized_objective(coef, intercept, X, y, sw, alpha, l1_ratio=0.0):
+    """:func:`objective` with the elastic-net penalty
+    ``alpha (l1_ratio |W|_1 + (1 - l1_ratio) / 2 ||W||^2)``."""
+    value = objective(coef, intercept, X, y, sw, alpha * (1.0 - l1_ratio))
+    return value + alpha * l1_ratio * float(np.abs(np.asarray(coef)).sum())
+
+
 # ----------------------------------------------------------------- competitors
 def _skce_params_to_coef(params):
-    params = np.asarray(params, dtype=np.float64)
+    params = np.array(params, dtype=np.float64)  # a copy: saga updates in place
     return params[:-1].T, params[-1]
 
 
-def run_skce(X, y, class_weight, solver, budget):
+def run_skce(problem, solver, budget):
     """One fit with a callback recording (seconds since fit(), coef, intercept)."""
+    X, y = problem["X"], problem["y"]
+    alpha, l1_ratio = _setting(problem)
     points = []
     t0 = [0.0]
 
@@ -175,38 +213,60 @@ def run_skce(X, y, class_weight, solver, budget):
         t = time.perf_counter() - t0[0]
         points.append((t, *_skce_params_to_coef(rec.coef)))
 
+    estimator = problem.get("estimator", SoftmaxRegressor)
     kwargs = {} if solver is None else {"solver": solver}
-    clf = SoftmaxRegressor(alpha=ALPHA, tol=1e-8, max_iter=100_000, max_time=budget,
-                           class_weight=class_weight, callbacks=[record], **kwargs)
+    if estimator is SoftmaxRegressor:
+        kwargs["class_weight"] = problem.get("class_weight")
+    if solver == "saga":
+        kwargs["random_state"] = 0
+    clf = estimator(alpha=alpha, l1_ratio=l1_ratio, tol=1e-8, max_iter=100_000,
+                    max_time=budget, callbacks=[record], **kwargs)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         t0[0] = time.perf_counter()
         clf.fit(X, y)
-    return points, {"n_iter": int(clf.n_iter_), "stop": clf.stop_reason_}
+    picked = getattr(clf, "solver_", None)
+    return points, {"n_iter": int(clf.n_iter_), "stop": clf.stop_reason_,
+                    "solver": picked if picked is None or isinstance(picked, str)
+                    else type(picked).__name__}
 
 
-def run_sklearn(make, budget, X, y, target_ok):
-    """Refit with max_iter = 1, 2, 4, ... until converged, target reached or budget."""
+def _coef_intercept(clf):
+    """scikit-learn's layout: coef (k, d), intercept (k,)."""
+    return np.atleast_2d(clf.coef_), np.atleast_1d(clf.intercept_)
+
+
+def run_sklearn(make, budget, X, y, target_ok, coef_of=_coef_intercept, fit_kw=None,
+                slack=0):
+    """Refit with max_iter = 1, 2, 4, ... until converged, target reached or budget
+    (any estimator without a callback: ``make(max_iter)`` builds it, ``coef_of``
+    reads its coefficients in scikit-learn's layout; converged means ``n_iter_ +
+    slack < max_iter``, slack for solvers that count iterations in blocks)."""
     points, max_iter, info = [], 1, {}
+    with warnings.catch_warnings():  # first-call costs (imports, set-up), untimed
+        warnings.simplefilter("ignore")
+        make(1).fit(X, y, **(fit_kw or {}))
     while True:
         clf = make(max_iter)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             t = time.perf_counter()
-            clf.fit(X, y)
+            clf.fit(X, y, **(fit_kw or {}))
             elapsed = time.perf_counter() - t
-        coef, intercept = clf.coef_, clf.intercept_
-        points.append((elapsed, coef.copy(), np.atleast_1d(intercept).copy()))
+        coef, intercept = coef_of(clf)
+        points.append((elapsed, np.array(coef, dtype=np.float64),
+                       np.array(intercept, dtype=np.float64)))
         n_iter = int(np.max(clf.n_iter_))
         info = {"n_iter": n_iter, "max_iter": max_iter}
         # the next fit takes about twice as long: never start one past the budget
-        if n_iter < max_iter or target_ok(coef, intercept) or 2 * elapsed > budget:
+        if (n_iter + slack < max_iter or target_ok(coef, intercept)
+                or 2 * elapsed > budget):
             break
         max_iter *= 2
     return points, info
 
 
-def run_torch_lbfgs(X, y, sw, budget, n_outputs):
+def run_torch_lbfgs(X, y, sw, budget, n_outputs, alpha=ALPHA):
     """PyTorch full-batch L-BFGS (strong Wolfe) on nn.Linear + CrossEntropyLoss."""
     dtype = torch.float64 if X.dtype == np.float64 else torch.float32
     Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
@@ -231,7 +291,7 @@ def run_torch_lbfgs(X, y, sw, budget, n_outputs):
                 out[:, 0], yt.to(dtype), reduction="none")
         else:
             ce = torch.nn.functional.cross_entropy(out, yt, reduction="none")
-        loss = (ce * swt).sum() / S + 0.5 * ALPHA * (model.weight ** 2).sum()
+        loss = (ce * swt).sum() / S + 0.5 * alpha * (model.weight ** 2).sum()
         loss.backward()
         return loss
 
@@ -249,47 +309,179 @@ def run_torch_lbfgs(X, y, sw, budget, n_outputs):
     return points, {"n_iter": len(points)}
 
 
-def competitors(problem, budget, has_torch):
-    """(name, family, runner) for a problem; runner(target_ok) -> (points, info)."""
+def _import_jax(threads):
+    """jax in float64 on the CPU; XLA's own thread pool held to one thread when the
+    run is (the flag must be set before jax is first imported)."""
+    if threads == 1 and "jax" not in sys.modules:
+        os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false")
+    os.environ.setdefault("JAX_PLATFORMS", "cpu")
+    import jax
+    import optax
+
+    jax.config.update("jax_enable_x64", True)
+    return jax, optax
+
+
+def run_jax_lbfgs(X, y, sw, budget, n_outputs, alpha, threads):
+    """optax's L-BFGS (zoom line search, memory 10) on the same objective, jitted;
+    one jitted step per iteration so each can be timed. The compilation happens in an
+    untimed first step on the same shapes (restarted from zero afterwards)."""
+    jax, optax = _import_jax(threads)
+    jnp = jax.numpy
+    Xj, yj, swj = jnp.asarray(X), jnp.asarray(y), jnp.asarray(sw.astype(X.dtype))
+    S = float(sw.sum())
+
+    def fun(params):
+        W, b = params
+        Z = Xj @ W.T + b
+        if n_outputs == 1:
+            z = Z[:, 0]
+            ce = jnp.logaddexp(0.0, z) - yj * z
+        else:
+            ce = jax.nn.logsumexp(Z, axis=1) - jnp.take_along_axis(
+                Z, yj[:, None], axis=1)[:, 0]
+        return swj @ ce / S + 0.5 * alpha * jnp.sum(W * W)
+
+    opt = optax.lbfgs(memory_size=10)
+    value_and_grad = optax.value_and_grad_from_state(fun)
+
+    @jax.jit
+    def step(params, state):
+        value, grad = value_and_grad(params, state=state)
+        updates, state = opt.update(grad, state, params, value=value, grad=grad,
+                                    value_fn=fun)
+        return optax.apply_updates(params, updates), state
+
+    def start():
+        params = (jnp.zeros((n_outputs, X.shape[1]), X.dtype),
+                  jnp.zeros(n_outputs, X.dtype))
+        # strong (not weak) dtypes in the state: else the second step recompiles
+        state = jax.tree.map(lambda a: a + jnp.zeros((), jnp.result_type(a)),
+                             opt.init(params))
+        return params, state
+
+    params, state = start()
+    jax.block_until_ready(step(params, state))  # compile, untimed
+    params, state = start()
+    points = []
+    t0 = time.perf_counter()
+    for _ in range(100_000):
+        params, state = jax.block_until_ready(step(params, state))
+        t = time.perf_counter() - t0
+        points.append((t, np.asarray(params[0]).copy(), np.asarray(params[1]).copy()))
+        if t > budget:
+            break
+        if len(points) > 3 and np.array_equal(points[-1][1], points[-2][1]):
+            break
+    return points, {"n_iter": len(points)}
+
+
+def competitors(problem, budget, has_torch, quick=False, threads=1):
+    """(name, family, runner) for a problem; runner(target_ok) -> (points, info).
+
+    Families: "skce"; "sklearn" and "peer" (the same objective: they enter the
+    ratios); "other" (another objective: only its best suboptimality means
+    something)."""
     X, y, cw = problem["X"], problem["y"], problem.get("class_weight")
+    alpha, l1_ratio = _setting(problem)
     n, d = X.shape
     K = len(np.unique(y))
     sw = sample_weights(y, cw)
-    C = 1.0 / (ALPHA * sw.sum())
+    C = 1.0 / (alpha * sw.sum())
+    jobs = threads or -1
     default = SoftmaxRegressor().solver
     out = [(f"skce default ({default})", "skce",
-            lambda ok: run_skce(X, y, cw, None, budget))]
-    for s in ("lbfgs", "newton-cg"):
+            lambda ok: run_skce(problem, None, budget))]
+    for s in ("lbfgs", "newton-cg") if not l1_ratio else ("saga",):
         if s != default:
             out.append((f"skce {s}", "skce",
-                        lambda ok, s=s: run_skce(X, y, cw, s, budget)))
-    for s in ("lbfgs", "newton-cg", "newton-cholesky", "saga"):
-        if s == "newton-cholesky" and d * max(K - 1, 1) > 4000:
+                        lambda ok, s=s: run_skce(problem, s, budget)))
+    solvers = ("saga",) if l1_ratio else ("lbfgs", "newton-cg", "newton-cholesky",
+                                          "saga")
+    for s in solvers:
+        if s == "newton-cholesky" and (d * max(K - 1, 1) > 4000 or quick):
             continue  # a dense (d K)^2 Hessian: not meant for this size
 
         def make(max_iter, s=s):
-            return LogisticRegression(solver=s, C=C, tol=1e-8, max_iter=max_iter,
-                                      class_weight=cw)
+            return LogisticRegression(solver=s, C=C, l1_ratio=l1_ratio, tol=1e-8,
+                                      max_iter=max_iter, class_weight=cw)
 
         out.append((f"sklearn {s}", "sklearn",
                     lambda ok, make=make: run_sklearn(make, budget, X, y, ok)))
-        if s == "lbfgs":  # the fairness column: sklearn with single-threaded BLAS
+        if s == "lbfgs" and not quick:  # sklearn with single-threaded BLAS
             def run_limited(ok, make=make):
                 with threadpool_limits(1, user_api="blas"):
                     return run_sklearn(make, budget, X, y, ok)
 
             out.append(("sklearn lbfgs [1 BLAS thread]", "sklearn", run_limited))
+    fit_kw = {} if cw is None else {"sample_weight": sw}
+    if PEERS["glum"] and K == 2:
+        from glum import GeneralizedLinearRegressor
 
-    def make_sgd(max_iter):
-        return SGDClassifier(loss="log_loss", alpha=ALPHA, tol=None,
-                             max_iter=max_iter, class_weight=cw, random_state=0)
+        # glum: sum_i s_i deviance_i / (2 sum_i s_i) + alpha (l1_ratio |w|_1
+        # + (1 - l1_ratio) / 2 ||w||^2), and the binomial deviance is 2 CE: the
+        # same objective with the same alpha and l1_ratio
+        for s in ("lbfgs", "irls-cd"):
+            def make_glum(max_iter, s=s):
+                return GeneralizedLinearRegressor(
+                    family="binomial", alpha=alpha, l1_ratio=l1_ratio, solver=s,
+                    gradient_tol=1e-10, max_iter=max_iter)
 
-    # another objective (one-vs-rest), it never reaches the targets: a quarter budget
-    out.append(("sklearn SGDClassifier (OvR)", "other",
-                lambda ok: run_sklearn(make_sgd, budget / 4, X, y, ok)))
-    if has_torch and not sp.issparse(X):
-        out.append(("torch L-BFGS", "torch",
-                    lambda ok: run_torch_lbfgs(X, y, sw, budget, 1 if K == 2 else K)))
+            out.append((f"glum {s}", "peer", lambda ok, make=make_glum: run_sklearn(
+                make, budget, X, y.astype(np.float64), ok,
+                lambda g: (g.coef_[None, :], np.atleast_1d(g.intercept_)), fit_kw)))
+    if PEERS["cyanure"] and cw is None:  # cyanure's fit takes no sample weights
+        from cyanure.estimators import Classifier
+
+        # cyanure: mean loss + lambda_1 / 2 ||w||^2 (l2) or lambda_1 |w|_1 +
+        # lambda_2 / 2 ||w||^2 (elasticnet); the intercept is not penalized
+        pen = (dict(penalty="elasticnet", lambda_1=alpha * l1_ratio,
+                    lambda_2=alpha * (1 - l1_ratio)) if l1_ratio
+               else dict(penalty="l2", lambda_1=alpha))
+
+        def make_cyanure(max_iter):
+            return Classifier(loss="multiclass-logistic" if K > 2 else "logistic",
+                              tol=1e-10, max_iter=max_iter, verbose=False,
+                              n_threads=jobs, **pen)
+
+        def cyanure_coef(c):
+            return np.asarray(c.coef_).T.reshape(-1, d), np.ravel(c.intercept_)
+
+        # n_iter_ advances in steps of duality_gap_interval (5) epochs
+        out.append(("cyanure", "peer", lambda ok: run_sklearn(
+            make_cyanure, budget, X, y, ok, cyanure_coef, slack=5)))
+    if PEERS["snapml"] and K == 2 and cw is None and not l1_ratio:
+        import snapml
+
+        # snapml: sum_i CE_i + regularizer / 2 ||w||^2 with regularizer = alpha n,
+        # but fit_intercept adds a constant column, so its intercept is penalized
+        # too: another objective ("other"), out of the ratios
+        def make_snap(max_iter):
+            return snapml.LogisticRegression(
+                regularizer=alpha * n, fit_intercept=True, tol=1e-10,
+                max_iter=max_iter, n_jobs=max(jobs, 1))
+
+        out.append(("snapml (penalizes its intercept)", "other",
+                    lambda ok: run_sklearn(make_snap, budget, X, y, ok)))
+
+    if not quick:
+        def make_sgd(max_iter):
+            return SGDClassifier(loss="log_loss", alpha=alpha, tol=None,
+                                 max_iter=max_iter, class_weight=cw, random_state=0)
+
+        # another objective (one-vs-rest), it never reaches the targets: a quarter
+        # budget
+        out.append(("sklearn SGDClassifier (OvR)", "other",
+                    lambda ok: run_sklearn(make_sgd, budget / 4, X, y, ok)))
+    dense_l2 = not sp.issparse(X) and not l1_ratio
+    if has_torch and dense_l2:
+        out.append(("torch L-BFGS", "peer", lambda ok: run_torch_lbfgs(
+            X, y, sw, budget, 1 if K == 2 else K, alpha)))
+    # jax compiles per shape, untimed but 10-30 s each on a loaded 2-core machine:
+    # not in the quick run
+    if PEERS["jax"] and PEERS["optax"] and dense_l2 and not quick:
+        out.append(("jax L-BFGS (optax)", "peer", lambda ok: run_jax_lbfgs(
+            X, y, sw, budget, 1 if K == 2 else K, alpha, threads)))
     return out
 
 
@@ -318,16 +510,12 @@ def _thin(points, keep):
     return points[::k] + ([points[-1]] if (len(points) - 1) % k else [])
 
 
-def time_accuracy(name, problem, budget, repeats, has_torch, log):
+def time_accuracy(name, problem, budget, repeats, has_torch, log, quick=False,
+                  threads=1):
     X, y, cw = problem["X"], problem["y"], problem.get("class_weight")
     sw = sample_weights(y, cw)
-    K = len(np.unique(y))
-
-    def f(coef, intercept):
-        coef = np.asarray(coef)
-        if K > 2 and coef.shape[0] == 1:
-            raise ValueError("binary coefficients on a multiclass problem")
-        return objective(coef, intercept, X, y, sw, ALPHA)
+    alpha, _ = _setting(problem)
+    f = problem_objective(problem)
 
     # Provisional reference for stopping scikit-learn's refits early: the best skce
     # run so far (skce's competitors run first).
@@ -343,11 +531,12 @@ def time_accuracy(name, problem, budget, repeats, has_torch, log):
     # the identical NewtonCG right after it).
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        SoftmaxRegressor(alpha=ALPHA, max_iter=2, tol=0.0).fit(X, y)
-        LogisticRegression(C=1.0 / (ALPHA * sw.sum()), max_iter=2).fit(X, y)
+        SoftmaxRegressor(alpha=alpha, max_iter=2, tol=0.0).fit(X, y)
+        LogisticRegression(C=1.0 / (alpha * sw.sum()), max_iter=2).fit(X, y)
 
     runs = {}
-    for cname, family, runner in competitors(problem, budget, has_torch):
+    for cname, family, runner in competitors(problem, budget, has_torch, quick,
+                                             threads):
         reps = []
         for r in range(repeats):
             t = time.perf_counter()
@@ -375,6 +564,129 @@ def time_accuracy(name, problem, budget, repeats, has_torch, log):
         r["time_to"] = per_eps
         r["best_subopt"] = min(min(rep["subopt"]) for rep in r["repeats"])
     return {"f_star": f_star, "runs": runs}
+
+
+# ------------------------------------------ peers' objectives, threads, first fits
+def problem_objective(problem):
+    """The benchmark's objective of a problem as a function of (coef, intercept)."""
+    X, y = problem["X"], problem["y"]
+    sw = sample_weights(y, problem.get("class_weight"))
+    alpha, l1_ratio = _setting(problem)
+    K = len(np.unique(y))
+
+    def f(coef, intercept):
+        coef = np.asarray(coef)
+        if K > 2 and coef.shape[0] == 1:
+            raise ValueError("binary coefficients on a multiclass problem")
+        return penalized_objective(coef, intercept, X, y, sw, alpha, l1_ratio)
+
+    return f
+
+
+def verify_mapping(problem, rows=1000, budget=5.0):
+    """Each solver's converged value on the problem's first ``rows`` rows against
+    the best of them, relative: the check that every peer's regularization was
+    mapped onto the same objective (the timed runs stop the peers' refits once
+    within 1e-7, too early to show it). The peers that are refitted (glum, cyanure,
+    snapml) against skce's default; PyTorch and jax run to convergence in the timed
+    runs already, and scikit-learn's C = 1 / (alpha sum_i s_i) is its documented
+    objective."""
+    sub = dict(problem, X=problem["X"][:rows], y=problem["y"][:rows])
+    f = problem_objective(sub)
+    values = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for cname, family, runner in competitors(sub, budget, False, quick=True):
+            if not cname.startswith(("skce default", "glum", "cyanure", "snapml")):
+                continue
+            points, info = runner(lambda coef, intercept: False)
+            values[cname] = (min(f(c, b) for _, c, b in _thin(points, 30)), family)
+    best = min(v for v, _ in values.values())
+    return {"rows": rows, "f_star": best,
+            "gap": {k: (v - best) / abs(best) for k, (v, _) in values.items()},
+            "family": {k: fam for k, (_, fam) in values.items()}}
+
+
+def thread_speedup(problem, f_star, budget, repeats, threads=(1, 2)):
+    """skce default's time to 1e-6 at 1 and at 2 BLAS/OpenMP threads, run in
+    alternation (1, 2, 1, 2, ...) so that both see the same machine load; medians."""
+    f = problem_objective(problem)
+    times = {t: [] for t in threads}
+    walls = {t: [] for t in threads}
+    for _ in range(repeats):
+        for t in threads:
+            with threadpool_limits(t):
+                points, _ = run_skce(problem, None, budget)
+            pts = _thin(points, 60)
+            sub = [(f(c, b) - f_star) / abs(f_star) for _, c, b in pts]
+            times[t].append(time_to([p[0] for p in pts], sub, 1e-6))
+            walls[t].append(points[-1][0])
+    out = {}
+    for t in threads:
+        ok = [x for x in times[t] if x is not None]
+        out[str(t)] = {"to_1e-6": float(np.median(ok)) if ok else None,
+                       "fit_s": float(np.median(walls[t]))}
+    t1, t2 = out[str(threads[0])]["to_1e-6"], out[str(threads[1])]["to_1e-6"]
+    out["speedup"] = t1 / t2 if t1 and t2 else None
+    out["slower"] = bool(t1 and t2 and t2 > t1)
+    return out
+
+
+def first_impression(repeats):
+    """Default settings on the bundled data sets (standardized): SoftmaxRegressor()
+    against LogisticRegression(), fit time (median) and the relative gap to the
+    optimum of each one's own objective (C = 1 / (alpha n); f* from newton-cg at
+    tol 1e-10, or the estimator's own value if lower)."""
+    from sklearn.datasets import load_breast_cancer, load_iris, load_wine
+
+    out = {}
+    for name, load in (("iris", load_iris), ("wine", load_wine),
+                       ("breast_cancer", load_breast_cancer),
+                       ("digits", load_digits)):
+        X, y = load(return_X_y=True)
+        X = StandardScaler().fit_transform(X)
+        n, d = X.shape
+        sw = np.ones(n)
+        row = {"note": f"{n} x {d}, {len(np.unique(y))} classes, standardized",
+               "runs": {}}
+        for label, make, alpha in (
+                ("skce SoftmaxRegressor()", SoftmaxRegressor, SoftmaxRegressor().alpha),
+                ("sklearn LogisticRegression()", LogisticRegression,
+                 1.0 / (LogisticRegression().C * n))):
+            ts = []
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                make().fit(X, y)  # warm-up
+                for _ in range(repeats):
+                    clf = make()
+                    t = time.perf_counter()
+                    clf.fit(X, y)
+                    ts.append(time.perf_counter() - t)
+                ref = LogisticRegression(C=1.0 / (alpha * n), solver="newton-cg",
+                                         tol=1e-10, max_iter=10_000).fit(X, y)
+            value = objective(clf.coef_, clf.intercept_, X, y, sw, alpha)
+            f_star = min(value, objective(ref.coef_, ref.intercept_, X, y, sw, alpha))
+            row["runs"][label] = {"fit_s": float(np.median(ts)), "alpha": alpha,
+                                  "gap": (value - f_star) / abs(f_star),
+                                  "n_iter": int(np.max(clf.n_iter_))}
+        r = row["runs"]
+        row["ratio"] = (r["skce SoftmaxRegressor()"]["fit_s"]
+                        / r["sklearn LogisticRegression()"]["fit_s"])
+        out[name] = row
+    return out
+
+
+def peer_versions():
+    """Installed version of every optional peer (None: not installed)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for name in ("glum", "cyanure", "snapml", "jax", "jaxlib", "optax", "torch"):
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = None
+    return out
 
 
 # ------------------------------------------------------------- micro measures
@@ -536,6 +848,9 @@ def write_report(results, out_dir, quick, budget):
     lines += [f"- {m['platform']}, Python {m['python']}, numpy {m['numpy']}, scipy "
               f"{m['scipy']}, scikit-learn {m['sklearn']}, torch {m['torch']} "
               f"({m['torch_threads']} threads)"]
+    if m.get("peers"):
+        lines += ["- Peers: " + ", ".join(f"{k} {v or 'not installed'}"
+                                         for k, v in m["peers"].items())]
     blas = "; ".join(f"{b['filepath']} ({b['library']} {b['version']}, "
                      f"{b['num_threads']} threads)" for b in m["blas"])
     lines += [f"- Thread pools: {blas}"]
@@ -569,6 +884,59 @@ def write_report(results, out_dir, quick, budget):
         if row:
             lines.append(f"| {pname} | {_fmt_t(row[0], budget)} | {row[1]} | "
                          f"{_fmt_t(row[2], budget)} | {row[3]} |")
+    lines += ["", "### skce default against the fastest peer of the same objective "
+              "(scikit-learn, glum, cyanure, jax, PyTorch; time to 1e-6; target "
+              "ratio <= 0.5)", "",
+              "| problem | skce default | fastest peer | time | ratio | target |",
+              "|---|---|---|---|---|---|"]
+    for pname, res in results["time"].items():
+        row = _target_ratio(res, ("sklearn", "peer"))
+        if row:
+            met = "-" if row[3] == "-" else ("met" if float(row[3]) <= 0.5
+                                             else "missed")
+            lines.append(f"| {pname} | {_fmt_t(row[0], budget)} | {row[1]} | "
+                         f"{_fmt_t(row[2], budget)} | {row[3]} | {met} |")
+    if results.get("mapping"):
+        lines += ["", "### Regularization mapping check", "",
+                  "Each refitted peer run to convergence on the problem's first "
+                  "rows, its value of the benchmark's objective against the best "
+                  "(relative): the same objective reads ~1e-10 or less.", "",
+                  "| problem | rows | solver | (f - best) / best |",
+                  "|---|---|---|---|"]
+        for pname, m in results["mapping"].items():
+            for k, g in m["gap"].items():
+                lines.append(f"| {pname} | {m['rows']} | {k} | {g:.1e} |")
+    if results.get("threads"):
+        lines += ["", "## Threads: skce default at 1 and 2 BLAS/OpenMP threads", "",
+                  "Time to 1e-6 (wall seconds), the two thread counts run in "
+                  "alternation; speed-up = 1 thread / 2 threads.", "",
+                  "| problem | 1 thread | 2 threads | speed-up | 2 threads slower? |",
+                  "|---|---|---|---|---|"]
+        for pname, r in results["threads"].items():
+            sp_ = r["speedup"]
+            lines.append(f"| {pname} | {_fmt_t(r['1']['to_1e-6'], budget)} | "
+                         f"{_fmt_t(r['2']['to_1e-6'], budget)} | "
+                         f"{'-' if sp_ is None else f'{sp_:.2f}'} | "
+                         f"{'SLOWER' if r['slower'] else 'no'} |")
+    if results.get("saga"):
+        lines += ["", "## skce saga beside scikit-learn's saga and sag", "",
+                  "| problem | solver | to 1e-6 | best subopt. | epochs |",
+                  "|---|---|---|---|---|"]
+        for pname, row in results["saga"].items():
+            for label, r in row["runs"].items():
+                lines.append(f"| {pname} | {label} | {_fmt_t(r['to_1e-6'], budget)} "
+                             f"| {r['best_subopt']:.1e} | {r['info'].get('n_iter')} |")
+    if results.get("first_impression"):
+        lines += ["", "## First impression: default settings, bundled data sets", "",
+                  "Fit time (median) and the relative gap to the optimum of each "
+                  "estimator's own objective (alpha = 1 / (C n) for "
+                  "LogisticRegression's C = 1).", "",
+                  "| data set | estimator | alpha | fit (s) | gap | iters |",
+                  "|---|---|---|---|---|---|"]
+        for dname, row in results["first_impression"].items():
+            for label, r in row["runs"].items():
+                lines.append(f"| {dname} ({row['note']}) | {label} | {r['alpha']:.3g} "
+                             f"| {r['fit_s']:.4f} | {r['gap']:.1e} | {r['n_iter']} |")
     lines += ["", "## One loss-and-gradient evaluation against the two-product floor",
               "", "| problem | X @ W + X.T @ G (ms) | value_grad (ms) | ratio |",
               "|---|---|---|---|"]
@@ -596,15 +964,18 @@ def write_report(results, out_dir, quick, budget):
                                                   "results file):")[1].strip(), ""]
     lines += ["## Problems", ""]
     lines += [f"- **{k}**: {v}" for k, v in results["problems"].items()]
-    (out_dir / "latest.md").write_text("\n".join(lines) + "\n")
+    (out_dir / f"latest{_suffix(quick)}.md").write_text("\n".join(lines) + "\n")
 
 
-def _target_ratio(res):
+def _target_ratio(res, families=("sklearn",)):
+    """(skce default's time, fastest solver of ``families``, its time, ratio) to
+    1e-6; families "sklearn" (LogisticRegression) or ("sklearn", "peer")."""
     runs = res["runs"]
     skce_default = next((r for k, r in runs.items() if k.startswith("skce default")),
                         None)
     lr = {k: r["time_to"]["1e-06"] for k, r in runs.items()
-          if k.startswith("sklearn") and "SGD" not in k}
+          if r.get("family", "sklearn" if k.startswith("sklearn") else "")
+          in families and "SGD" not in k}
     if skce_default is None or not lr:
         return None
     reached = {k: t for k, t in lr.items() if t is not None}
@@ -616,13 +987,23 @@ def _target_ratio(res):
     return (t_skce, best, reached[best], ratio)
 
 
-def plot(results, out_dir):
+def _suffix(quick):
+    """File names of a quick run end in -quick (gitignored): a quick run never
+    overwrites the full run the README is generated from."""
+    return "-quick" if quick else ""
+
+
+def plot(results, out_dir, quick=False):
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     names = list(results["time"])
+    # one colour per solver, the same in every panel
+    solvers = list(dict.fromkeys(c for p in names for c in results["time"][p]["runs"]))
+    cmap = plt.get_cmap("tab20")
+    colour = {c: cmap(i % 20) for i, c in enumerate(solvers)}
     cols = 3
     rows = math.ceil(len(names) / cols)
     fig, axes = plt.subplots(rows, cols, figsize=(5 * cols, 3.8 * rows), squeeze=False)
@@ -630,9 +1011,10 @@ def plot(results, out_dir):
         for cname, r in results["time"][pname]["runs"].items():
             rep = r["repeats"][0]
             sub = np.maximum(np.asarray(rep["subopt"]), 1e-12)
-            style = "-" if r["family"] == "skce" else "--"
+            style = {"skce": "-", "sklearn": "--", "peer": "-."}.get(r["family"], ":")
             times = np.maximum(np.asarray(rep["times"]), 1e-3)
-            ax.semilogy(times, sub, style, marker=".", ms=3, label=cname)
+            ax.semilogy(times, sub, style, marker=".", ms=3, label=cname,
+                        color=colour[cname])
         for eps in EPSILONS:
             ax.axhline(eps, color="grey", lw=0.5)
         ax.set_title(pname)
@@ -649,7 +1031,7 @@ def plot(results, out_dir):
                 labels.append(lab)
     fig.legend(handles, labels, loc="lower center", ncol=4, fontsize=8)
     fig.tight_layout(rect=(0, 0.08, 1, 1))
-    fig.savefig(out_dir / "suboptimality.png", dpi=110)
+    fig.savefig(out_dir / f"suboptimality{_suffix(quick)}.png", dpi=110)
     plt.close(fig)
 
 
@@ -766,7 +1148,7 @@ def saga_comparison(quick, budget, log):
     return results
 
 
-def write_saga_report(saga, out_dir, budget):
+def write_saga_report(saga, out_dir, budget, quick=False):
     """``saga.md``: the table of :func:`saga_comparison`."""
     lines = ["# skce saga beside scikit-learn's saga and sag", "",
              "Time to a relative suboptimality of 1e-6 (seconds; f* the best value "
@@ -780,7 +1162,7 @@ def write_saga_report(saga, out_dir, budget):
             lines.append(f"| {name} | {label} | {_fmt_t(t, budget)} | "
                          f"{r['best_subopt']:.1e} | {r['info'].get('n_iter')} |")
     lines += [""] + [f"- {name}: {row['note']}" for name, row in saga.items()]
-    (out_dir / "saga.md").write_text("\n".join(lines) + "\n")
+    (out_dir / f"saga{_suffix(quick)}.md").write_text("\n".join(lines) + "\n")
 
 
 # ------------------------------------------------------------------------ main
@@ -803,6 +1185,9 @@ def main(argv=None):
     parser.add_argument("--saga-only", action="store_true",
                         help="only the saga block (skce saga beside scikit-learn's "
                              "saga and sag); writes OUT/saga.md")
+    parser.add_argument("--no-extras", action="store_true",
+                        help="skip the mapping check, the 2-thread runs and the "
+                             "first-impression table")
     parser.add_argument("--replot", action="store_true",
                         help="only redraw the plot and tables from OUT/latest.json")
     args = parser.parse_args(argv)
@@ -811,10 +1196,10 @@ def main(argv=None):
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
     if args.replot:
-        with open(out_dir / "latest.json") as fh:
+        with open(out_dir / f"latest{_suffix(args.quick)}.json") as fh:
             results = json.load(fh)
         write_report(results, out_dir, args.quick, budget)
-        plot(results, out_dir)
+        plot(results, out_dir, args.quick)
         return
     has_torch = torch is not None
     if has_torch and args.threads:
@@ -825,16 +1210,25 @@ def main(argv=None):
     def log(msg):
         print(f"[{time.perf_counter() - start:7.1f}s] {msg}", flush=True)
 
+    for name, found in PEERS.items():
+        if not found:
+            log(f"note: {name} does not import; its runs are skipped "
+                '(pip install ".[benchmarks]")')
+    if not has_torch:
+        log("note: torch does not import; the PyTorch baselines are skipped")
     if args.saga_only:
         with limit:
             write_saga_report(saga_comparison(args.quick, budget, log), out_dir,
-                              budget)
-        log(f"wrote {out_dir / 'saga.md'}")
+                              budget, args.quick)
+        log(f"wrote {out_dir / f'saga{_suffix(args.quick)}.md'}")
         return
     with limit:
-        results = {"machine": machine_info(args.threads), "repeats": args.repeats,
+        results = {"machine": machine_info(args.threads), "quick": args.quick,
+                   "repeats": args.repeats,
                    "micro_repeats": micro_repeats, "time": {}, "eval": {},
-                   "epoch": {}, "memory": {}, "problems": {}}
+                   "epoch": {}, "memory": {}, "problems": {}, "mapping": {},
+                   "threads": {}}
+        results["machine"]["peers"] = peer_versions()
         problems = make_problems(args.quick)
         if args.problems:
             problems = {k: v for k, v in problems.items()
@@ -851,16 +1245,34 @@ def main(argv=None):
                 log(f"  adam epoch {results['epoch'][name]}")
             results["memory"][name] = peak_memory(problem)
             results["time"][name] = time_accuracy(name, problem, budget, args.repeats,
-                                                  has_torch, log)
+                                                  has_torch, log, args.quick,
+                                                  args.threads)
+            if args.no_extras:
+                continue
+            # the quick run checks the mapping on the binary problem only (glum,
+            # snapml, cyanure) and times the threads on dense-f64 only
+            if not args.quick or name == "binary":
+                results["mapping"][name] = verify_mapping(
+                    problem, budget=3.0 if args.quick else 30.0)
+                log(f"  mapping on {results['mapping'][name]['rows']} rows: "
+                    f"{results['mapping'][name]['gap']}")
+            if not args.quick or name == "dense-f64":
+                results["threads"][name] = thread_speedup(
+                    problem, results["time"][name]["f_star"], 2 * budget,
+                    args.repeats)
+                log(f"  threads {results['threads'][name]}")
         results["saga"] = saga_comparison(args.quick, budget, log)
-        write_saga_report(results["saga"], out_dir, budget)
+        write_saga_report(results["saga"], out_dir, budget, args.quick)
+        if not args.no_extras:
+            results["first_impression"] = first_impression(3 if args.quick else 11)
+            log(f"first impression {results['first_impression']}")
     results["wall_s"] = time.perf_counter() - start
     results["load_average_end"] = os.getloadavg()
-    with open(out_dir / "latest.json", "w") as fh:
+    with open(out_dir / f"latest{_suffix(args.quick)}.json", "w") as fh:
         json.dump(results, fh, indent=1, default=float)
     write_report(results, out_dir, args.quick, budget)
-    plot(results, out_dir)
-    log(f"wrote {out_dir / 'latest.md'}")
+    plot(results, out_dir, args.quick)
+    log(f"wrote {out_dir / f'latest{_suffix(args.quick)}.md'}")
 
 
 # ------------------------------------------------------------- issue 13: CV

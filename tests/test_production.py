@@ -191,6 +191,14 @@ def test_readme_benchmark_section_is_generated_from_latest_json():
     assert f"| {t:.3g} |" in readme
     with pytest.raises(ValueError, match="README.md has no section between"):
         table.replace("no markers", results)
+    # the CV rows come from cv.json's schema when that file exists
+    cv = {"machine": {}, "problems": [{
+        "name": "digits", "skce_s": 0.5, "lrcv_solver": "lbfgs", "lrcv_s": 1.25,
+        "grid_s": 3.0, "ratio_lrcv": 0.4, "ratio_grid": 1 / 6, "n_folds": 5,
+        "n_alphas": 20}]}
+    assert "| digits | 5 x 20 | 0.5 | 1.25 (lbfgs) | 0.40 | 3 | 0.17 |" in \
+        table.render(results, cv)
+    assert "Cross-validation" not in table.render(results, None)
 
 
 def test_pickles_naming_the_private_modules_still_load():
