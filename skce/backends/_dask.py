@@ -33,7 +33,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from .. import _validation as V
 from .._loss import make_targets
 from .._objective import Objective, Penalty
-from .._training import run_epochs
+from .._training import averaged, run_epochs
 from .._xp import is_dask_collection
 from ._memory import Data, NumpyBackend, margins_positive
 
@@ -583,6 +583,8 @@ def stream_epochs(objective, optimizer, params, loop, *, n_epochs, rng, monitor,
             schedule_end(loop.schedule_state, loss)
         n_done += 1
         monitor.learning_rate = inner.learning_rate
-        if monitor(params, loss):
+        # as run_epochs: early stopping, its best coefficients and the "still
+        # moving" test see the averaged iterate when the solver averages
+        if monitor(averaged(loop, params, objective), loss):
             break
     return n_done
