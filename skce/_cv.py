@@ -2,12 +2,13 @@
 cross-validation along a warm-started regularization path.
 
 One path routine (:func:`_path`) serves both estimators: on each training fold it
-fits the alphas from the largest to the smallest with the base estimator's own
-``warm_start`` (so the one fit driver, :func:`skce._fit.fit`, runs every fit) and
-scores each point on the held-out fold. The alpha grid's upper end comes from the
-gradient at the intercept-only model, computed with the driver's own problem
-(:func:`_alpha_max`), so class weights, focal losses and offsets count as in the
-fit.
+validates the data and builds the fit's problem once, then fits the alphas from the
+largest to the smallest with the fit driver's own steps (:func:`skce._fit.plan`,
+``solve``, ``store``), each from the previous point's parameters and only the
+objective's penalty changed, and scores each point on the held-out fold. The
+alpha grid's upper end comes from the gradient at the intercept-only model,
+computed with the driver's own problem (:func:`_null_gradient`), so class weights,
+focal losses and offsets count as in the fit.
 """
 
 import numbers
@@ -577,13 +578,15 @@ loss_curve_, solver_, stop_reason_
 
 _PATH_NOTES = """\
     Each fold fits the alphas from the largest to the smallest, each fit
-    warm-started from the previous solution through the base estimator's
-    ``warm_start`` (for stochastic solvers the optimizer state restarts at each
-    alpha: it belongs to the previous problem). ``solver="auto"`` picks the solver
-    for each fold's problem as it would for one fit (gd's proximal steps when
-    l1_ratio > 0, which keep the path's exact zeros). The objective is the
-    penalized *mean* loss, so with unit weights alpha = 1 / (C * n_train) in
-    ``LogisticRegressionCV``'s terms, n_train the training fold's size."""
+    warm-started from the previous solution, as the base estimator's
+    ``warm_start`` would (for stochastic solvers the optimizer state restarts at
+    each alpha: it belongs to the previous problem); the fold's data are
+    validated and its objective built once, and only the penalty changes.
+    ``solver="auto"`` picks the solver for each fold's problem as it would for
+    one fit (gd's proximal steps when l1_ratio > 0, which keep the path's exact
+    zeros). The objective is the penalized *mean* loss, so with unit weights
+    alpha = 1 / (C * n_train) in ``LogisticRegressionCV``'s terms, n_train the
+    training fold's size."""
 
 
 class SoftmaxRegressorCV(_CVMixin, SoftmaxRegressor):
