@@ -943,15 +943,16 @@ def cv_benchmark(argv=None):
                   f"GridSearchCV(SoftmaxRegressor) {t_grid:.2f} s; ratios "
                   f"{row['ratio_lrcv']:.2f}x LogisticRegressionCV, "
                   f"{row['ratio_grid']:.2f}x GridSearchCV", flush=True)
-    result = {"machine": machine_info(args.threads),
-              "method": "one fit of each estimator at its default tolerance, "
-                        "side by side in one process; StratifiedKFold(5); "
-                        "LogisticRegressionCV(Cs=20, scoring='neg_log_loss') "
-                        "with its fastest solver; GridSearchCV on "
-                        "SoftmaxRegressorCV's grid",
-              "problems": rows}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=1) + "\n")
+            # written after each problem: a long run stopped later keeps these
+            result = {"machine": machine_info(args.threads),
+                      "method": "one fit of each estimator at its default "
+                                "tolerance, side by side in one process; "
+                                "StratifiedKFold(5); LogisticRegressionCV(Cs=20, "
+                                "scoring='neg_log_loss') with its fastest solver; "
+                                "GridSearchCV on SoftmaxRegressorCV's grid",
+                      "problems": rows}
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            args.out.write_text(json.dumps(result, indent=1) + "\n")
     print(f"wrote {args.out}")
     return rows
 
