@@ -912,6 +912,7 @@ def cv_benchmark(argv=None):
 
     n_folds, n_alphas = 5, 20
     rows = []
+    machine = machine_info(args.threads)  # the load average before the runs
     with threadpool_limits(args.threads), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for name, (X, y, solvers) in problems.items():
@@ -929,7 +930,7 @@ def cv_benchmark(argv=None):
                 scoring="neg_log_loss"), X, y)
             row = {"name": name, "n_samples": int(X.shape[0]),
                    "n_features": int(X.shape[1]), "n_classes": int(len(set(y))),
-                   "skce_s": t_ours, "skce_path_solver": repr(ours.solver_),
+                   "skce_s": t_ours, "skce_refit_solver": repr(ours.solver_),
                    "skce_path_iterations": int(ours.n_iter_.sum()),
                    "lrcv_solver": fastest, "lrcv_s": t_ref[fastest],
                    "lrcv_s_by_solver": t_ref, "grid_s": t_grid,
@@ -944,7 +945,8 @@ def cv_benchmark(argv=None):
                   f"{row['ratio_lrcv']:.2f}x LogisticRegressionCV, "
                   f"{row['ratio_grid']:.2f}x GridSearchCV", flush=True)
             # written after each problem: a long run stopped later keeps these
-            result = {"machine": machine_info(args.threads),
+            result = {"machine": {**machine,
+                                  "load_average_now": os.getloadavg()},
                       "method": "one fit of each estimator at its default "
                                 "tolerance, side by side in one process; "
                                 "StratifiedKFold(5); LogisticRegressionCV(Cs=20, "
