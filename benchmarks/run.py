@@ -1278,12 +1278,16 @@ def main(argv=None):
 # ------------------------------------------------------------- issue 13: CV
 def cv_benchmark(argv=None):
     """Time SoftmaxRegressorCV(alphas=20, cv=5) against LogisticRegressionCV(Cs=20,
-    cv=5) with its fastest solver (lbfgs or newton-cholesky, each timed) and
+    cv=5) with its fastest solver (each solver in ``--lrcv-solvers`` timed) and
     against GridSearchCV(SoftmaxRegressor) on SoftmaxRegressorCV's grid and folds.
 
-    ``python benchmarks/run.py cv [--n 200000] [--threads 1]``; prints one row per
-    problem with the ratios (skce / LogisticRegressionCV, skce / GridSearchCV).
-    Every estimator runs at its default tolerance.
+    ``python benchmarks/run.py cv [--n 200000] [--threads 1] [--problems digits
+    dense]``; prints one row per problem with the ratios (skce /
+    LogisticRegressionCV, skce / GridSearchCV) and writes them, with the machine,
+    to ``benchmarks/results/cv.json`` (``--out``). Every estimator runs at its
+    default tolerance. newton-cholesky is timed on digits only by default: on
+    the dense problem its (1010 x 1010) Hessian per iteration costs
+    n * 1010^2 flops, hours for 100 fits.
     """
 
     from sklearn.linear_model import LogisticRegressionCV
@@ -1295,40 +1299,75 @@ def cv_benchmark(argv=None):
     parser.add_argument("--n", type=int, default=200_000,
                         help="rows of the dense 100-feature problem")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--problems", nargs="+", default=["digits", "dense"],
+                        choices=["digits", "dense"])
+    parser.add_argument("--lrcv-solvers", nargs="+", default=None,
+                        help="LogisticRegressionCV solvers to time (default: "
+                             "lbfgs and newton-cholesky on digits, lbfgs on "
+                             "the dense problem)")
+    parser.add_argument("--out", type=Path, default=RESULTS / "cv.json")
     args = parser.parse_args(argv)
-    X, y = load_digits(return_X_y=True)
-    problems = {"digits": (StandardScaler().fit_transform(X), y)}
-    X, y = make_classification(n_samples=args.n, n_features=100, n_informative=60,
-                               n_classes=10, random_state=0)
-    problems[f"dense {args.n} x 100"] = (X, y)
+    problems = {}
+    if "digits" in args.problems:
+        X, y = load_digits(return_X_y=True)
+        problems["digits (standardized)"] = (StandardScaler().fit_transform(X), y,
+                                             ["lbfgs", "newton-cholesky"])
+    if "dense" in args.problems:
+        X, y = make_classification(n_samples=args.n, n_features=100,
+                                   n_informative=60, n_classes=10, random_state=0)
+        problems[f"dense {args.n} x 100, 10 classes"] = (X, y, ["lbfgs"])
 
     def timed(est, X, y):
         start = time.perf_counter()
         est.fit(X, y)
         return time.perf_counter() - start, est
 
+    n_folds, n_alphas = 5, 20
     rows = []
+    machine = machine_info(args.threads)  # the load average before the runs
     with threadpool_limits(args.threads), warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for name, (X, y) in problems.items():
-            cv = StratifiedKFold(5)
-            t_ours, ours = timed(SoftmaxRegressorCV(alphas=20, cv=cv), X, y)
+        for name, (X, y, solvers) in problems.items():
+            solvers = args.lrcv_solvers or solvers
+            cv = StratifiedKFold(n_folds)
+            t_ours, ours = timed(SoftmaxRegressorCV(alphas=n_alphas, cv=cv), X, y)
             t_ref = {}
-            for solver in ("lbfgs", "newton-cholesky"):
+            for solver in solvers:
                 t_ref[solver], _ = timed(LogisticRegressionCV(
-                    Cs=20, cv=cv, solver=solver, scoring="neg_log_loss",
+                    Cs=n_alphas, cv=cv, solver=solver, scoring="neg_log_loss",
                     l1_ratios=(0.0,), use_legacy_attributes=False), X, y)
             fastest = min(t_ref, key=t_ref.get)
             t_grid, _ = timed(GridSearchCV(
                 SoftmaxRegressor(), {"alpha": list(ours.alphas_)}, cv=cv,
                 scoring="neg_log_loss"), X, y)
-            rows.append((name, t_ours, fastest, t_ref[fastest], t_grid))
+            row = {"name": name, "n_samples": int(X.shape[0]),
+                   "n_features": int(X.shape[1]), "n_classes": int(len(set(y))),
+                   "skce_s": t_ours, "skce_refit_solver": repr(ours.solver_),
+                   "skce_path_iterations": int(ours.n_iter_.sum()),
+                   "lrcv_solver": fastest, "lrcv_s": t_ref[fastest],
+                   "lrcv_s_by_solver": t_ref, "grid_s": t_grid,
+                   "ratio_lrcv": t_ours / t_ref[fastest],
+                   "ratio_grid": t_ours / t_grid,
+                   "n_folds": n_folds, "n_alphas": n_alphas}
+            rows.append(row)
+            others = ", ".join(f"{k} {v:.2f}" for k, v in t_ref.items())
             print(f"{name}: SoftmaxRegressorCV {t_ours:.2f} s; LogisticRegressionCV "
-                  f"({fastest}) {t_ref[fastest]:.2f} s (lbfgs {t_ref['lbfgs']:.2f}, "
-                  f"newton-cholesky {t_ref['newton-cholesky']:.2f}); "
+                  f"({fastest}) {t_ref[fastest]:.2f} s ({others}); "
                   f"GridSearchCV(SoftmaxRegressor) {t_grid:.2f} s; ratios "
-                  f"{t_ours / t_ref[fastest]:.2f}x LogisticRegressionCV, "
-                  f"{t_ours / t_grid:.2f}x GridSearchCV", flush=True)
+                  f"{row['ratio_lrcv']:.2f}x LogisticRegressionCV, "
+                  f"{row['ratio_grid']:.2f}x GridSearchCV", flush=True)
+            # written after each problem: a long run stopped later keeps these
+            result = {"machine": {**machine,
+                                  "load_average_now": os.getloadavg()},
+                      "method": "one fit of each estimator at its default "
+                                "tolerance, side by side in one process; "
+                                "StratifiedKFold(5); LogisticRegressionCV(Cs=20, "
+                                "scoring='neg_log_loss') with its fastest solver; "
+                                "GridSearchCV on SoftmaxRegressorCV's grid",
+                      "problems": rows}
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            args.out.write_text(json.dumps(result, indent=1) + "\n")
+    print(f"wrote {args.out}")
     return rows
 
 

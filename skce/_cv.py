@@ -2,12 +2,13 @@
 cross-validation along a warm-started regularization path.
 
 One path routine (:func:`_path`) serves both estimators: on each training fold it
-fits the alphas from the largest to the smallest with the base estimator's own
-``warm_start`` (so the one fit driver, :func:`skce._fit.fit`, runs every fit) and
-scores each point on the held-out fold. The alpha grid's upper end comes from the
-gradient at the intercept-only model, computed with the driver's own problem
-(:func:`_alpha_max`), so class weights, focal losses and offsets count as in the
-fit.
+validates the data and builds the fit's problem once, then fits the alphas from the
+largest to the smallest with the fit driver's own steps (:func:`skce._fit.plan`,
+``solve``, ``store``), each from the previous point's parameters and only the
+objective's penalty changed, and scores each point on the held-out fold. The
+alpha grid's upper end comes from the gradient at the intercept-only model,
+computed with the driver's own problem (:func:`_null_gradient`), so class weights,
+focal losses and offsets count as in the fit.
 """
 
 import numbers
@@ -15,7 +16,7 @@ import numbers
 import numpy as np
 from joblib import Parallel, delayed
 from sklearn.base import clone
-from sklearn.metrics import check_scoring, log_loss, make_scorer
+from sklearn.metrics import check_scoring, get_scorer, log_loss, make_scorer
 from sklearn.model_selection import check_cv
 from sklearn.utils import Bunch, _safe_indexing, check_random_state
 from sklearn.utils.metadata_routing import (
@@ -29,6 +30,7 @@ from sklearn.utils.validation import column_or_1d, validate_data
 
 from . import _fit
 from . import _validation as V
+from ._base import log_proba_of
 from ._problem import build_problem
 from ._softmax import SoftmaxRegressor
 from ._validation import check_number
@@ -132,6 +134,13 @@ def _path(template, X, y, sample_weight, train, test, alphas, l1_ratio, scorer,
     """Fit ``alphas`` (largest first) on the rows ``train``, each fit warm-started
     from the previous one, and score each on the rows ``test``.
 
+    The fold's data are validated and its problem (objective, class weights,
+    offsets, early-stopping split) built once; each point changes only the
+    objective's penalty and runs the driver's own ``plan -> solve -> store`` from
+    the previous point's parameters, so every point is what the base
+    estimator's ``fit`` with ``warm_start`` would give, without re-validating
+    the data 20 times.
+
     Returns
     -------
     scores : ndarray of shape (n_alphas,)
@@ -140,28 +149,94 @@ def _path(template, X, y, sample_weight, train, test, alphas, l1_ratio, scorer,
     coefs : ndarray of shape (n_alphas, n_outputs, n_features + 1)
         Each point's coefficients, intercept last.
     """
-    est = clone(template).set_params(l1_ratio=l1_ratio, warm_start=True)
+    est = clone(template).set_params(l1_ratio=l1_ratio, alpha=float(alphas[0]),
+                                     warm_start=False)
     X_train, y_train = _take(X, train), _take(y, train)
     sw_train = _take(sample_weight, train)
     X_test, y_test = _take(X, test), _take(y, test)
+    solver0, traits0 = V.check_params(est)
+    backend = backend_for(X_train)
+    data = backend.validate(est, X_train, y_train, sw_train, classes=None,
+                            reset=True)
+    V.check_refit(est, warm=False, continuing=False, n_features=data.n_features,
+                  classes=data.classes)
+    if not np.array_equal(data.classes, classes):
+        missing = np.setdiff1d(classes, data.classes).tolist()
+        raise ValueError(
+            f"A training fold lacks the classes {missing}: every training fold "
+            f"must hold every class (the fold models are scored and averaged "
+            f"against the same classes_). Use a stratified splitter or fewer "
+            f"folds.")
+    problem = build_problem(est, backend, data, early_stopping=est.early_stopping,
+                            random_state=check_random_state(est.random_state))
+    objective = problem.objective
+    params = _fit.start_params(est, problem, warm=False, partial=False)
+    fast = _fast_scorer(scorer, score_params, backend, X_test, y_test, classes)
     scores, n_iter, coefs = [], [], []
-    done = 0
     for alpha in alphas:
-        est.set_params(alpha=float(alpha))
-        est.fit(X_train, y_train, sample_weight=sw_train)
-        if done == 0 and not np.array_equal(to_numpy(est.classes_), classes):
-            missing = np.setdiff1d(classes, to_numpy(est.classes_)).tolist()
-            raise ValueError(
-                f"A training fold lacks the classes {missing}: every training fold "
-                f"must hold every class (the fold models are scored and averaged "
-                f"against the same classes_). Use a stratified splitter or fewer "
-                f"folds.")
-        n_iter.append(est.n_iter_ - done)
-        done = est.n_iter_
+        est.alpha = float(alpha)
+        objective._set_penalty(est.alpha, est.l1_ratio, est.fit_intercept)
+        solver, traits, max_iter, tol = _fit.plan(est, solver0, traits0, data)
+        run = _fit.solve(est, objective, solver, traits, params, partial=False,
+                         warm=False, max_iter=max_iter, tol=tol,
+                         validation=problem.validation, epochs=backend.epochs)
+        _fit.store(est, run, problem)
+        params = run.params
+        n_iter.append(est.n_iter_)
         coefs.append(_flat_params(est))
-        scores.append(scorer(est, X_test, y_test, **score_params))
+        scores.append(fast(est) if fast is not None else
+                      scorer(est, X_test, y_test, **score_params))
     return np.asarray(scores, dtype=np.float64), np.asarray(n_iter), \
         np.asarray(coefs)
+
+
+def _fast_scorer(scorer, score_params, backend, X_test, y_test, classes):
+    """``est -> score`` for the log-loss scorers (``"neg_log_loss"`` and
+    :data:`neg_balanced_log_loss`) on in-memory numpy folds holding every class,
+    computed from the fold model's logits as :func:`sklearn.metrics.log_loss`
+    computes it (probabilities clipped to [eps, 1 - eps]; the binary case from
+    the positive class's column), without the scorer's per-call validation of
+    labels and probabilities, which cost more than the fit of a path point on
+    digits. None where the scorer must be called (any other scorer, metadata
+    other than sample_weight, other back ends, a test fold without a class:
+    log_loss's own error then)."""
+    balanced = scorer is neg_balanced_log_loss
+    if not (balanced or _is_neg_log_loss(scorer)) or backend.name != "numpy" or \
+            set(score_params) - {"sample_weight"}:
+        return None
+    codes = np.searchsorted(classes, y_test)
+    if len(np.unique(codes)) != len(classes) or \
+            not np.array_equal(classes[codes], y_test):
+        return None
+    sw = score_params.get("sample_weight")
+    weights = None if sw is None else np.asarray(sw, dtype=np.float64)
+    if balanced:
+        s = np.ones(len(codes)) if weights is None else weights
+        mass = np.bincount(codes, weights=s, minlength=len(classes))[codes]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            weights = np.where(mass > 0, s / mass, 0.0)
+    rows = np.arange(len(codes))
+
+    def score(est):
+        logits = est._linear_scores(X_test)
+        proba = np.exp(log_proba_of(logits[:, 0] if logits.shape[1] == 1
+                                    else logits))
+        if proba.shape[1] == 2:  # the scorer passes the positive class's column
+            proba = np.stack([1 - proba[:, 1], proba[:, 1]], axis=1)
+        eps = np.finfo(proba.dtype).eps
+        picked = np.clip(proba[rows, codes], eps, 1 - eps)
+        return -float(np.average(-np.log(picked), weights=weights))
+
+    return score
+
+
+def _is_neg_log_loss(scorer):
+    """Whether ``scorer`` is scikit-learn's ``"neg_log_loss"`` scorer."""
+    reference = get_scorer("neg_log_loss")
+    return type(scorer) is type(reference) and \
+        getattr(scorer, "_score_func", None) is log_loss and \
+        getattr(scorer, "_sign", None) == -1 and not getattr(scorer, "_kwargs", 1) \
+        and getattr(scorer, "_response_method", None) == "predict_proba"
 
 
 def _null_gradient(template, X, y, sample_weight):
@@ -503,13 +578,15 @@ loss_curve_, solver_, stop_reason_
 
 _PATH_NOTES = """\
     Each fold fits the alphas from the largest to the smallest, each fit
-    warm-started from the previous solution through the base estimator's
-    ``warm_start`` (for stochastic solvers the optimizer state restarts at each
-    alpha: it belongs to the previous problem). ``solver="auto"`` picks the solver
-    for each fold's problem as it would for one fit (gd's proximal steps when
-    l1_ratio > 0, which keep the path's exact zeros). The objective is the
-    penalized *mean* loss, so with unit weights alpha = 1 / (C * n_train) in
-    ``LogisticRegressionCV``'s terms, n_train the training fold's size."""
+    warm-started from the previous solution, as the base estimator's
+    ``warm_start`` would (for stochastic solvers the optimizer state restarts at
+    each alpha: it belongs to the previous problem); the fold's data are
+    validated and its objective built once, and only the penalty changes.
+    ``solver="auto"`` picks the solver for each fold's problem as it would for
+    one fit (gd's proximal steps when l1_ratio > 0, which keep the path's exact
+    zeros). The objective is the penalized *mean* loss, so with unit weights
+    alpha = 1 / (C * n_train) in ``LogisticRegressionCV``'s terms, n_train the
+    training fold's size."""
 
 
 class SoftmaxRegressorCV(_CVMixin, SoftmaxRegressor):

@@ -173,6 +173,35 @@ def test_balanced_log_loss_and_weighted_default_scoring():
     assert_allclose(ours.coef_, grid.best_estimator_.coef_, atol=1e-5)
 
 
+@pytest.mark.parametrize("loader", [load_breast_cancer, load_wine])
+def test_path_log_loss_equals_the_scorers(loader):
+    """The path scores the log-loss scorers from the fold model's logits (no
+    per-call validation): the same numbers as scikit-learn's scorer and the
+    balanced one, binary and multiclass, weighted, float32; other scorers, or a
+    test fold without a class, go through the scorer itself."""
+    from skce._cv import _fast_scorer
+    from skce.backends import backend_for
+
+    X, y, _ = _data(loader)
+    sw = np.random.default_rng(0).uniform(0.5, 2.0, len(y))
+    backend = backend_for(X)
+    for est, scorer in [(SoftmaxRegressor(alpha=1e-3), get_scorer("neg_log_loss")),
+                        (WeightedCEClassifier(alpha=1e-3, tau=1.0,
+                                              logit_adjustment="post-hoc"),
+                         neg_balanced_log_loss)]:
+        for data in (X, X.astype(np.float32)):
+            est.fit(data, y)
+            for params in ({}, {"sample_weight": sw}):
+                fast = _fast_scorer(scorer, params, backend, data, y, est.classes_)
+                assert fast(est) == pytest.approx(scorer(est, data, y, **params),
+                                                  rel=1e-6 if data is not X else 1e-12)
+    assert _fast_scorer(get_scorer("accuracy"), {}, backend, X, y,
+                        est.classes_) is None
+    one_class = y == y[0]
+    assert _fast_scorer(neg_balanced_log_loss, {}, backend, X[one_class],
+                        y[one_class], est.classes_) is None
+
+
 def test_inputs_float32_sparse_pandas_strings_and_not_modified():
     pd = pytest.importorskip("pandas")
     X, y, folds = _data(load_wine)
