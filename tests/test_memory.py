@@ -50,20 +50,26 @@ CASES = [("f64", s, False) for s in ALL if s != "sgd"] + \
     [(kind, s, es) for kind in ("f32", "csr") for s in KINDS for es in (False, True)]
 
 
+
+def _peak_of_fit(model, X, y):
+    """tracemalloc's peak of ``model.fit(X, y)`` (few iterations: the
+    not-converged warnings ignored)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        tracemalloc.start()
+        try:
+            model.fit(X, y)
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
 @pytest.mark.parametrize(("kind", "solver", "early_stopping"), CASES)
 def test_fit_peak_memory_below_size_of_X(kind, solver, early_stopping):
     X, y = _data(kind)
     before = X.copy()
     model = SoftmaxRegressor(solver=solver, early_stopping=early_stopping,
                              max_iter=MAX_ITER.get(solver, 1), random_state=0)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # a few iterations: not converged
-        tracemalloc.start()
-        try:
-            model.fit(X, y)
-            peak = tracemalloc.get_traced_memory()[1]
-        finally:
-            tracemalloc.stop()
+    peak = _peak_of_fit(model, X, y)
     assert peak < nbytes(X), (kind, solver, early_stopping, peak / nbytes(X))
     assert model.coef_.dtype == X.dtype
     # and X was neither copied in place nor changed
@@ -84,12 +90,5 @@ def test_newton_cg_many_classes_keeps_one_logit_array():
     y = np.arange(n) % K
     logits = n * K * 8
     model = SoftmaxRegressor(solver="newton-cg", max_iter=1)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        tracemalloc.start()
-        try:
-            model.fit(X, y)
-            peak = tracemalloc.get_traced_memory()[1]
-        finally:
-            tracemalloc.stop()
+    peak = _peak_of_fit(model, X, y)
     assert peak < 1.6 * logits, peak / logits
