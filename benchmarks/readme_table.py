@@ -144,6 +144,7 @@ def render(results, cv=False):
         + ("; this run predates the glum, cyanure, snapml and jax columns (n/a)"
            if peers is None else
            f"; not installed: {', '.join(missing)}" if missing else "") + ":", "",
+        *([f"**Caveat:** {results['caveat']}", ""] if results.get("caveat") else []),
         "| problem | skce default (`\"auto\"`: picks) | skce lbfgs | skce newton-cg "
         "| fastest sklearn LogisticRegression | default / fastest sklearn "
         "| glum (best) | cyanure | jax L-BFGS | PyTorch L-BFGS | snapml* "

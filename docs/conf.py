@@ -112,6 +112,14 @@ def _benchmark_substitutions():
     table = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(table)
     results = json.loads((root / "results" / "latest.json").read_text())
+    budget = results.get("budget")
+
+    def seconds(t):  # "1.42 s", or the budget it did not make
+        if t is not None:
+            return f"{table._t(t)} s"
+        return f"over the {budget:g} s budget" if budget else \
+            "not reached within the run's budget"
+
     subs = {}
     for name, res in results["time"].items():
         runs = res["runs"]
@@ -120,9 +128,9 @@ def _benchmark_substitutions():
         for column, run in (("auto", "skce default (auto)"), ("lbfgs", "skce lbfgs"),
                             ("newton-cg", "skce newton-cg")):
             if run in runs:  # the L1 problem has no lbfgs or newton-cg run
-                subs[f"{name}-{column}"] = table._t(runs[run]["time_to"][table.EPS])
+                subs[f"{name}-{column}"] = seconds(runs[run]["time_to"][table.EPS])
         best, t_best = table._fastest_sklearn(runs)
-        subs[f"{name}-sklearn"], subs[f"{name}-sklearn-solver"] = table._t(t_best), best
+        subs[f"{name}-sklearn"], subs[f"{name}-sklearn-solver"] = seconds(t_best), best
     return "\n".join(f".. |bench-{k}| replace:: {v}" for k, v in subs.items())
 
 
