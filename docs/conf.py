@@ -173,27 +173,32 @@ def _write_gap_table(app):
     """docs/_generated/stochastic_gaps.rst from
     benchmarks/results/stochastic_gaps.json (written by ``python
     benchmarks/stochastic_gaps.py``; never typed): relative objective gap of each
-    stochastic solver at its defaults, per data set and alpha; bold above the
-    bound, "(w)" where the fit warned."""
+    stochastic solver at its defaults, one column per data set holding its alphas
+    largest first; bold above the bound, "†" where the fit warned."""
     import json
     from pathlib import Path
 
     path = Path(skce.__file__).resolve().parent.parent / "benchmarks" / "results" \
         / "stochastic_gaps.json"
     results = json.loads(path.read_text())
-    bound, cells, solvers, cols = results["bound"], {}, [], []
+    bound, cells, solvers, datasets, alphas = results["bound"], {}, [], [], []
     for r in results["rows"]:
-        col = (r["dataset"], r["alpha"])
-        solvers += [r["solver"]] if r["solver"] not in solvers else []
-        cols += [col] if col not in cols else []
-        text = f"{r['gap']:.1e}"
+        for seen, key in ((solvers, r["solver"]), (datasets, r["dataset"]),
+                          (alphas, r["alpha"])):
+            seen += [key] if key not in seen else []
+        mantissa, exponent = f"{r['gap']:.1e}".split("e")
+        text = f"{mantissa}e{int(exponent)}"  # 3.0e-4, not 3.0e-04
         text = f"**{text}**" if r["gap"] > bound else text
-        cells[r["solver"], col] = text + (" (w)" if r["warned"] else "")
-    lines = [".. list-table::", "   :header-rows: 1", "", "   * - solver"]
-    lines += [f"     - {ds} {alpha:g}" for ds, alpha in cols]
+        cells[r["solver"], r["dataset"], r["alpha"]] = text + \
+            ("†" if r["warned"] else "")
+    alphas = sorted(alphas, reverse=True)
+    lines = [".. list-table::", "   :header-rows: 1", "",
+             "   * - alpha " + " / ".join(f"{a:g}" for a in alphas)]
+    lines += [f"     - {ds}" for ds in datasets]
     for solver in solvers:
         lines.append(f"   * - ``{solver}``")
-        lines += [f"     - {cells.get((solver, col), 'not run')}" for col in cols]
+        lines += ["     - " + " / ".join(cells.get((solver, ds, a), "not run")
+                                        for a in alphas) for ds in datasets]
     out = os.path.join(app.srcdir, "_generated")
     os.makedirs(out, exist_ok=True)
     with open(os.path.join(out, "stochastic_gaps.rst"), "w") as f:
