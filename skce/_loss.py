@@ -34,7 +34,7 @@ def _weighted_sum(sample_weight, values):
     multi-threaded BLAS spends milliseconds waking its threads for microseconds of
     work, and more threads made fits slower.
     """
-    xp, is_np = (np, True) if type(values) is np.ndarray else namespace(values)
+    xp, is_np = namespace(values)
     if is_np:
         a = sample_weight.astype(np.float64, copy=False)
         b = values.astype(np.float64, copy=False)
@@ -170,8 +170,7 @@ class HardTargets(_Targets):
         self.codes = codes
         self.n_classes = n_classes
         self.smoothing = smoothing
-        self.xp, self.is_numpy = (np, True) if type(codes) is np.ndarray \
-            else namespace(codes)
+        self.xp, self.is_numpy = namespace(codes)
         self._rows = None  # arange(n_samples), made once for the fancy indexing
         self._onehot = None  # other namespaces: the one-hot matrix, made once
 

@@ -266,6 +266,19 @@ class Objective(Penalty):
         # An unbiased estimate of the full objective: scale by n / (|B| * S).
         return self.n_samples / (n_rows * self.weight_sum) if n_rows else 0.0
 
+    def batches_per_chunk(self, batch_size):
+        """How many batches of ``batch_size`` rows make one gathered chunk of X's
+        rows, about ``_SUBSET_BYTES`` (at least one batch): the stochastic loop
+        and SAGA copy an epoch's rows this much at a time, never X whole. A CSR
+        row counts its values, column indices and row pointer."""
+        X = self.X
+        if sp.issparse(X):
+            row_bytes = (X.nnz * (X.data.itemsize + X.indices.itemsize)
+                         / max(1, X.shape[0]) + 8)
+        else:
+            row_bytes = (self.n_features + 1) * self.dtype.itemsize
+        return max(1, int(_SUBSET_BYTES // max(1.0, row_bytes * max(1, batch_size))))
+
     def epoch_batches(self, order, batch_size):
         """The mini-batches of one epoch, in ``order`` (a permutation of the
         objective's rows, numpy): yields ``(batch, n_rows)`` with ``batch`` what
@@ -293,11 +306,7 @@ class Objective(Penalty):
             full = (n // b) * b
             order[:full].reshape(-1, b).sort(axis=1)
             order[full:].sort()
-        # whole batches per chunk, each chunk about _SUBSET_BYTES of X
-        row_bytes = max(1, self.n_features * self.dtype.itemsize)
-        if sp.issparse(self.X):
-            row_bytes = max(1, 12 * self.X.nnz // max(1, self.X.shape[0]))
-        per_chunk = max(1, _SUBSET_BYTES // (row_bytes * b)) * b
+        per_chunk = self.batches_per_chunk(b) * b
         full_scale = self._batch_scale(b)
         for start in range(0, n, per_chunk):
             rows = order[start:min(start + per_chunk, n)]

@@ -327,9 +327,11 @@ def test_lazy_sparse_updates_match_the_dense_loop(fit_intercept, alpha, l1_ratio
     end-of-epoch catch-up done in blocks of features. 0.1 s a case."""
     import scipy.sparse as sp
 
+    import skce._objective as objective_module
     import skce.solvers._saga as saga_module
 
-    monkeypatch.setattr(saga_module, "_GATHER_BYTES", 1000)  # 2 blocks, ~30 chunks
+    monkeypatch.setattr(saga_module, "_CATCH_UP_BYTES", 1000)  # 2 blocks
+    monkeypatch.setattr(objective_module, "_SUBSET_BYTES", 1000)  # ~30 chunks
     rng = np.random.default_rng(0)
     X = sp.random(300, 80, density=0.05, format="lil", random_state=rng,
                   data_rvs=rng.standard_normal)
@@ -481,9 +483,10 @@ def test_row_subset_objective_equals_a_copy_of_the_rows(sparse, monkeypatch):
     whole = run(sub)
     assert_allclose(whole, run(copy), rtol=1e-10, atol=1e-12)
     # an epoch gathered in many small chunks: the same steps
-    import skce.solvers._saga as saga_module
 
-    monkeypatch.setattr(saga_module, "_GATHER_BYTES", 20_000)
+    import skce._objective as objective_module
+
+    monkeypatch.setattr(objective_module, "_SUBSET_BYTES", 20_000)
     assert_allclose(run(sub), whole, rtol=1e-10, atol=1e-12)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)

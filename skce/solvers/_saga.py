@@ -14,8 +14,9 @@ from ._base import (
     rows_in_memory,
 )
 
-# Bytes of X's rows gathered at a time for an epoch's steps (SAGA.minimize).
-_GATHER_BYTES = 1 << 20
+# Bytes of each temporary of the end-of-epoch catch-up (_catch_up), a block of
+# features at a time; the epoch's rows are gathered as Objective.batches_per_chunk says.
+_CATCH_UP_BYTES = 1 << 20
 
 
 class SAGA(FullBatchSolver):
@@ -216,12 +217,9 @@ class SAGA(FullBatchSolver):
         n, d = objective.n_samples, X.shape[1]
         # the objective's rows of X (early stopping's training part), or all of X
         index = getattr(objective, "rows", None)
-        # an epoch's draws are gathered from X a chunk of steps at a time, about
-        # _GATHER_BYTES of rows per chunk (all of them at once would copy ~X)
-        row_bytes = (X.nnz * (X.data.itemsize + X.indices.itemsize + 8) /
-                     max(1, X.shape[0]) if sp.issparse(X) else
-                     (d + 1) * X.dtype.itemsize)
-        chunk = max(1, int(_GATHER_BYTES // max(1.0, row_bytes * b)))
+        # an epoch's draws are gathered from X a chunk of steps at a time, as
+        # the stochastic loop gathers its batches (all at once would copy ~X)
+        chunk = objective.batches_per_chunk(b)
         K = params.shape[1]
         S = objective.weight_sum
         s = np.asarray(objective.sample_weight, dtype=dtype)
@@ -463,9 +461,9 @@ def _lazy_steps(XR, rows, weight, once, targets, se, W, a, table, last, *, loss,
 def _catch_up(W, a, last, t, *, step, l1, l2):
     """Bring every feature's row of W up to step ``t`` (:func:`_skipped_steps`), in
     place; ``last`` as in :func:`_lazy_steps`. A block of rows at a time, so that
-    the closed form's temporaries stay near ``_GATHER_BYTES`` each."""
+    the closed form's temporaries stay near ``_CATCH_UP_BYTES`` each."""
     d, K = len(last), W.shape[1]
-    block = max(1, _GATHER_BYTES // (8 * K))
+    block = max(1, _CATCH_UP_BYTES // (8 * K))
     for lo in range(0, d, block):
         rows = slice(lo, min(lo + block, d))
         W[rows] = _skipped_steps(W[rows], a[rows], (t - last[rows])[:, None],
